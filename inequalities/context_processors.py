@@ -1,0 +1,18 @@
+from django.urls import reverse
+
+from inequalities import policy
+from inequalities.policy import Permission
+
+
+def portal(request):
+    """Navigation for the NHS header: only what this user may open."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [
+        ("My organisations", reverse("home")),
+        ("England", reverse("national")),
+    ]
+    if policy.has_permission(user, Permission.VIEW_AUDIT):
+        items.append(("Audit trail", reverse("audit")))
+    return {"nav_items": [{"text": t, "href": h} for t, h in items]}

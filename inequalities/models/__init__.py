@@ -1,0 +1,40 @@
+from .access import ICB_ROLES, PCN_ROLES, Membership, Role
+from .audit import AppendOnlyError, AuditEvent
+from .deprivation import (
+    DOMAINS,
+    DeprivationProfile,
+    Geography,
+    ImdEdition,
+    ImportRun,
+    LsoaDeprivation,
+    LsoaLookup,
+    ProfileLevel,
+    Registration,
+    RegistrationSnapshot,
+)
+from .organisations import ICB, PCN, Practice, PracticePCNMembership, Region, SubICB
+
+__all__ = [
+    "AppendOnlyError",
+    "AuditEvent",
+    "DOMAINS",
+    "DeprivationProfile",
+    "Geography",
+    "ICB",
+    "ICB_ROLES",
+    "ImdEdition",
+    "ImportRun",
+    "LsoaDeprivation",
+    "LsoaLookup",
+    "Membership",
+    "PCN",
+    "PCN_ROLES",
+    "Practice",
+    "PracticePCNMembership",
+    "ProfileLevel",
+    "Region",
+    "Registration",
+    "RegistrationSnapshot",
+    "Role",
+    "SubICB",
+]

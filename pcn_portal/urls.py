@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "PCN Health Inequalities Portal administration"
+admin.site.site_title = "PCN HI Portal admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("inequalities.urls")),
+]
