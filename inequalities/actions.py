@@ -35,7 +35,8 @@ def _check_scope(role, pcn, icb):
 
 
 def _may_grant(by, role, pcn, icb):
-    if policy.is_administrator(by):
+    # by=None is the system itself (demo loader, management commands); views always pass a user.
+    if by is None or policy.is_administrator(by):
         return True
     # A PCN's clinical director grants the PCN's own roles; the HI lead is nominated separately.
     return (
@@ -51,16 +52,10 @@ def grant_membership(*, user, role, pcn=None, icb=None, by):
     _check_scope(role, pcn, icb)
     if not _may_grant(by, role, pcn, icb):
         raise PermissionError("You may not grant this membership.")
-    existing = (
-        Membership.objects.current()
-        .filter(user=user, role=role, pcn=pcn, icb=icb)
-        .first()
-    )
+    existing = Membership.objects.current().filter(user=user, role=role, pcn=pcn, icb=icb).first()
     if existing:
         return existing
-    membership = Membership.objects.create(
-        user=user, role=role, pcn=pcn, icb=icb, granted_by=by
-    )
+    membership = Membership.objects.create(user=user, role=role, pcn=pcn, icb=icb, granted_by=by)
     audit.record(
         action="membership.granted",
         by=by,
@@ -110,9 +105,7 @@ def add_pcn_member(*, email, role, pcn, by, request=None):
         user = User.objects.create_user(username=email[:150], email=email)
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        EmailAddress.objects.create(
-            user=user, email=email, primary=True, verified=False
-        )
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
         audit.record(
             action="user.created",
             by=by,
@@ -123,16 +116,18 @@ def add_pcn_member(*, email, role, pcn, by, request=None):
         )
     membership = grant_membership(user=user, role=role, pcn=pcn, by=by)
     if created and request is not None:
-        transaction.on_commit(
-            lambda: send_set_password_email(user=user, request=request)
-        )
+        transaction.on_commit(lambda: send_set_password_email(user=user, request=request))
     return membership, created
 
 
 def send_set_password_email(*, user, request):
     """Email a new member a link to choose their password (allauth's reset flow)."""
     from allauth.account.forms import ResetPasswordForm
+    from allauth.core.context import request_context
 
-    form = ResetPasswordForm(data={"email": user.email})
-    if form.is_valid():
-        form.save(request)
+    # on_commit may run after the view returned (e.g. inside an outer transaction): give allauth
+    # its request explicitly.
+    with request_context(request):
+        form = ResetPasswordForm(data={"email": user.email})
+        if form.is_valid():
+            form.save(request)

@@ -41,11 +41,7 @@ def _scope_codes(obj, pcn, icb):
         icb = obj
     if pcn is None and getattr(obj, "pcn_id", None):
         pcn = obj.pcn
-    if (
-        icb is None
-        and getattr(obj, "icb_id", None)
-        and isinstance(getattr(obj, "icb", None), ICB)
-    ):
+    if icb is None and getattr(obj, "icb_id", None) and isinstance(getattr(obj, "icb", None), ICB):
         icb = obj.icb
     if icb is None and pcn is not None:
         icb = pcn.sub_icb.icb

@@ -32,6 +32,4 @@ class RequireMFAMiddleware:
 def _has_totp(user):
     from allauth.mfa.models import Authenticator
 
-    return Authenticator.objects.filter(
-        user=user, type=Authenticator.Type.TOTP
-    ).exists()
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -77,14 +77,19 @@ def nhs_title_case(name: str) -> str:
     parts = _TOKEN.split(name.strip())
     out = []
     first_word = True
-    for part in parts:
+    for i, part in enumerate(parts):
         if not part or not _TOKEN.fullmatch(part):
             out.append(part)
             continue
         upper = part.upper()
         lower = part.lower()
-        if upper in ACRONYMS or (
-            part.isupper() and _is_roman_numeral(part) and len(part) > 1
+        bracketed = (
+            i > 0 and parts[i - 1].endswith("(") and i + 1 < len(parts) and parts[i + 1].startswith(")")
+        )
+        if (
+            upper in ACRONYMS
+            or (part.isupper() and bracketed)  # "(LSA)", "(WREN)": an abbreviation
+            or (part.isupper() and _is_roman_numeral(part) and len(part) > 1)
         ):
             word = upper
         elif any(ch.isdigit() for ch in part) and any(ch.isalpha() for ch in part):

@@ -85,11 +85,7 @@ def _memberships(user):
         return []
     cached = getattr(user, "_policy_memberships", None)
     if cached is None:
-        cached = list(
-            Membership.objects.current()
-            .filter(user=user)
-            .select_related("pcn__sub_icb")
-        )
+        cached = list(Membership.objects.current().filter(user=user).select_related("pcn__sub_icb"))
         user._policy_memberships = cached
     return cached
 
@@ -103,9 +99,7 @@ def forget(user):
 def is_administrator(user):
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    return user.is_superuser or any(
-        m.role == Role.ADMINISTRATOR for m in _memberships(user)
-    )
+    return user.is_superuser or any(m.role == Role.ADMINISTRATOR for m in _memberships(user))
 
 
 def roles_of(user):
@@ -130,10 +124,7 @@ def has_permission(user, perm, *, pcn=None, icb=None):
             for m in memberships
         )
     if icb is not None:
-        return any(
-            perm in ROLE_PERMISSIONS[Role(m.role)] and m.icb_id == icb.pk
-            for m in memberships
-        )
+        return any(perm in ROLE_PERMISSIONS[Role(m.role)] and m.icb_id == icb.pk for m in memberships)
     return any(perm in ROLE_PERMISSIONS[Role(m.role)] for m in memberships)
 
 
@@ -172,11 +163,7 @@ def audit_events_for(user):
     if is_administrator(user):
         return AuditEvent.objects.all()
     codes = list(icbs_for(user, Permission.VIEW_AUDIT).values_list("code", flat=True))
-    return (
-        AuditEvent.objects.filter(icb_code__in=codes)
-        if codes
-        else AuditEvent.objects.none()
-    )
+    return AuditEvent.objects.filter(icb_code__in=codes) if codes else AuditEvent.objects.none()
 
 
 def get_pcn_or_404(user, code, perm=Permission.VIEW_PCN):

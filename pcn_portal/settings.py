@@ -51,9 +51,7 @@ def env_bool(name, default=False):
         return True
     if value.lower() in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(
-        f"{name} must be a boolean (1/0, true/false), not {value!r}"
-    )
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
 
 
 def env_int(name, default):
@@ -61,9 +59,7 @@ def env_int(name, default):
     try:
         return default if value is None else int(value)
     except ValueError:
-        raise ImproperlyConfigured(
-            f"{name} must be a whole number, not {value!r}"
-        ) from None
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
 def env_list(name, default=""):
@@ -77,18 +73,14 @@ SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if DEBUG or TESTING:
         # Only for a laptop or the test suite: never used when DEBUG is off.
-        SECRET_KEY = (
-            "insecure-development-key-not-for-production-use-0123456789abcdefghij"
-        )
+        SECRET_KEY = "insecure-development-key-not-for-production-use-0123456789abcdefghij"  # noqa: S105
     else:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set it in the environment (see .env.example); "
             "for local work run with DEBUG=1."
         )
 
-ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if (DEBUG or TESTING) else ""
-)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if (DEBUG or TESTING) else "")
 if not ALLOWED_HOSTS and not DEBUG:
     raise ImproperlyConfigured("ALLOWED_HOSTS is not set (comma-separated host names).")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -191,6 +183,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    "inequalities.backends.PolicyPermissionBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
@@ -202,9 +195,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 if ACCOUNT_EMAIL_VERIFICATION not in {"mandatory", "optional", "none"}:
-    raise ImproperlyConfigured(
-        "ACCOUNT_EMAIL_VERIFICATION must be mandatory, optional or none"
-    )
+    raise ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION must be mandatory, optional or none")
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_SESSION_REMEMBER = False
@@ -216,14 +207,10 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "PCN Health Inequalities Portal"
 # When on, ICB analysts and commissioners must set up TOTP before they can use the portal.
-MFA_REQUIRED_FOR_ICB_ROLES = env_bool(
-    "MFA_REQUIRED_FOR_ICB_ROLES", not DEBUG and not TESTING
-)
+MFA_REQUIRED_FOR_ICB_ROLES = env_bool("MFA_REQUIRED_FOR_ICB_ROLES", not DEBUG and not TESTING)
 
 AUTH_PASSWORD_VALIDATORS = [
-    {
-        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
-    },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
@@ -241,9 +228,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env(
-    "DEFAULT_FROM_EMAIL", "PCN HI Portal <no-reply@pcn-portal.invalid>"
-)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "PCN HI Portal <no-reply@pcn-portal.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Internationalisation -----------------------------------------------------------------------
@@ -267,13 +252,14 @@ STORAGES = {
         )
     },
 }
+# In development and tests WhiteNoise serves straight from the app and project static folders.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # --- Data imports -------------------------------------------------------------------------------
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 300 * 1024 * 1024)
-IMPORT_DROP_DIR = Path(
-    env("IMPORT_DROP_DIR", str(BASE_DIR / "var" / "imports" / "incoming"))
-)
+IMPORT_DROP_DIR = Path(env("IMPORT_DROP_DIR", str(BASE_DIR / "var" / "imports" / "incoming")))
 IMPORT_STALE_AFTER_SECONDS = env_int("IMPORT_STALE_AFTER_SECONDS", 15 * 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -298,9 +284,7 @@ if not DEBUG and not TESTING:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
-    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},

@@ -65,7 +65,8 @@ def start_worker(database_name, *, concurrency=1, extra_env=None):
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{database_name}"
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    url = f"postgres://{db['USER'] or 'postgres'}@{host}:{port}/{database_name}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -76,11 +77,24 @@ def start_worker(database_name, *, concurrency=1, extra_env=None):
     log = open(ARTIFACTS / f"worker-{time.time_ns()}.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "pcn_portal", "worker",
-            "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
-            "--without-mingle", "-n", f"test-{os.getpid()}-{time.time_ns()}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pcn_portal",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}-{time.time_ns()}@%h",
         ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     proc.log_file = log
     deadline = time.time() + 60

@@ -31,9 +31,7 @@ class MembershipQuerySet(models.QuerySet):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=32, choices=Role.choices)
     pcn = models.ForeignKey(
         "inequalities.PCN",

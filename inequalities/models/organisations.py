@@ -97,9 +97,7 @@ class PCN(Organisation):
     def current_practices(self, day=None):
         day = day or timezone.localdate()
         return Practice.objects.filter(
-            pcn_memberships__in=PracticePCNMembership.objects.current(day).filter(
-                pcn=self
-            )
+            pcn_memberships__in=PracticePCNMembership.objects.current(day).filter(pcn=self)
         ).distinct()
 
 
@@ -114,9 +112,7 @@ class Practice(Organisation):
         on_delete=models.PROTECT,
         related_name="practices",
     )
-    pcns = models.ManyToManyField(
-        PCN, through="PracticePCNMembership", related_name="practices"
-    )
+    pcns = models.ManyToManyField(PCN, through="PracticePCNMembership", related_name="practices")
 
     class Meta(Organisation.Meta):
         verbose_name = "GP practice"
@@ -133,12 +129,8 @@ class PracticePCNMembershipQuerySet(models.QuerySet):
 class PracticePCNMembership(models.Model):
     """A practice's membership of a PCN between two dates (end date empty = current)."""
 
-    practice = models.ForeignKey(
-        Practice, on_delete=models.CASCADE, related_name="pcn_memberships"
-    )
-    pcn = models.ForeignKey(
-        PCN, on_delete=models.CASCADE, related_name="practice_memberships"
-    )
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="pcn_memberships")
+    pcn = models.ForeignKey(PCN, on_delete=models.CASCADE, related_name="practice_memberships")
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
 

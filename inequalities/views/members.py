@@ -28,11 +28,7 @@ def pcn_members(request, code):
         except (ValidationError, PermissionError) as exc:
             form.add_error(None, str(exc))
         else:
-            note = (
-                " They have been emailed a link to set their password."
-                if created
-                else ""
-            )
+            note = " They have been emailed a link to set their password." if created else ""
             messages.success(
                 request,
                 f"{membership.user.email} is now {membership.get_role_display()}.{note}",
@@ -62,12 +58,7 @@ def pcn_members(request, code):
 @require_POST
 def end_pcn_membership(request, code, membership_id):
     pcn = policy.get_pcn_or_404(request.user, code, Permission.MANAGE_PCN_MEMBERS)
-    membership = (
-        Membership.objects.current()
-        .filter(pk=membership_id, pcn=pcn)
-        .select_related("user")
-        .first()
-    )
+    membership = Membership.objects.current().filter(pk=membership_id, pcn=pcn).select_related("user").first()
     if membership is None:
         raise Http404("No such membership")
     try:

@@ -42,9 +42,7 @@ def home(request):
 
 def _current_practice_counts():
     today = timezone.localdate()
-    current = Q(practice_memberships__end_date__isnull=True) | Q(
-        practice_memberships__end_date__gte=today
-    )
+    current = Q(practice_memberships__end_date__isnull=True) | Q(practice_memberships__end_date__gte=today)
     return Count("practice_memberships", filter=current, distinct=True)
 
 
@@ -56,13 +54,8 @@ def national(request):
         pcn_count=Count("sub_icbs__pcns", distinct=True),
         practice_count=Count("sub_icbs__practices", distinct=True),
     )
-    regions = Region.objects.prefetch_related(
-        Prefetch("icbs", queryset=icbs.order_by("name"))
-    )
-    rows = [
-        {"region": r, "icbs": [(icb, icb.pk in visible_icbs) for icb in r.icbs.all()]}
-        for r in regions
-    ]
+    regions = Region.objects.prefetch_related(Prefetch("icbs", queryset=icbs.order_by("name")))
+    rows = [{"region": r, "icbs": [(icb, icb.pk in visible_icbs) for icb in r.icbs.all()]} for r in regions]
     if request.GET.get("format") == "csv":
         return csv_response(
             "england-icbs.csv",
@@ -173,9 +166,7 @@ def icb_detail(request, code):
             "rows": rows,
             "sub_icbs": sub_icbs,
             "lead_count": sum(1 for r in rows if r["lead"]),
-            "can_view_audit": policy.has_permission(
-                request.user, Permission.VIEW_AUDIT, icb=icb
-            ),
+            "can_view_audit": policy.has_permission(request.user, Permission.VIEW_AUDIT, icb=icb),
             "breadcrumbs": [
                 ("Home", reverse("home")),
                 ("England", reverse("national")),
@@ -225,9 +216,7 @@ def pcn_detail(request, code):
             "icb": icb,
             "memberships": memberships,
             "lead": lead,
-            "can_manage_members": policy.has_permission(
-                request.user, Permission.MANAGE_PCN_MEMBERS, pcn=pcn
-            ),
+            "can_manage_members": policy.has_permission(request.user, Permission.MANAGE_PCN_MEMBERS, pcn=pcn),
             "can_view_icb": can_view_icb,
             "breadcrumbs": breadcrumbs,
         },

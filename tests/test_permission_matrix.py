@@ -1,0 +1,246 @@
+"""The permission matrix: every URL pattern in the project, for anonymous and each role.
+
+URL patterns are enumerated from the resolver, so a new URL without an entry here fails
+`test_every_url_pattern_has_a_matrix_entry`. Objects the user may not see answer 404.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from inequalities.models import Membership, Role
+
+ROLES = [
+    "anonymous",
+    "clinical_director",
+    "hi_lead",
+    "pcn_member",
+    "icb_analyst",
+    "commissioner",
+    "administrator",
+    "no_role",  # a PCN member elsewhere (another ICB)
+]
+SIGNED_IN = [r for r in ROLES if r != "anonymous"]
+OWN_PCN = ["clinical_director", "hi_lead", "pcn_member", "icb_analyst", "commissioner", "administrator"]
+LOGIN = "login"  # a redirect to the sign-in page
+
+
+def statuses(default, **by_role):
+    result = dict.fromkeys(ROLES, default)
+    for role, status in by_role.items():
+        result[role] = status
+    return result
+
+
+def only(allowed, status=200, *, otherwise=404):
+    return {
+        role: (LOGIN if role == "anonymous" else status if role in allowed else otherwise) for role in ROLES
+    }
+
+
+@dataclass
+class Case:
+    name: str
+    expect: dict
+    kwargs: object = field(default=lambda w: {})
+    method: str = "get"
+    label: str = ""
+
+    @property
+    def id(self):
+        return f"{self.name}{'-' + self.label if self.label else ''}"
+
+
+def _member_to_end(w):
+    m = Membership.objects.get(user=w.users["pcn_member"], role=Role.PCN_MEMBER)
+    return {"code": w.pcn.code, "membership_id": m.pk}
+
+
+def _member_elsewhere(w):
+    m = Membership.objects.get(user=w.users["no_role"])
+    return {"code": w.other_pcn.code, "membership_id": m.pk}
+
+
+CASES = [
+    Case("home", statuses(200, anonymous=LOGIN)),
+    Case("healthz", statuses(200)),
+    Case("national", statuses(200, anonymous=LOGIN)),
+    Case("region_detail", statuses(200, anonymous=LOGIN), lambda w: {"code": w.icb.region.code}),
+    Case(
+        "icb_detail", only({"icb_analyst", "commissioner", "administrator"}), lambda w: {"code": w.icb.code}
+    ),
+    Case("icb_detail", only({"administrator"}), lambda w: {"code": w.other_icb.code}, label="other-icb"),
+    Case("pcn_detail", only(set(OWN_PCN)), lambda w: {"code": w.pcn.code}),
+    Case(
+        "pcn_detail",
+        only({"icb_analyst", "commissioner", "administrator"}),
+        lambda w: {"code": w.sibling_pcn.code},
+        label="sibling-pcn",
+    ),
+    Case(
+        "pcn_detail",
+        only({"administrator", "no_role"}),
+        lambda w: {"code": w.other_pcn.code},
+        label="other-icb-pcn",
+    ),
+    Case("pcn_members", only({"clinical_director", "administrator"}), lambda w: {"code": w.pcn.code}),
+    Case("pcn_members", only({"administrator"}), lambda w: {"code": w.other_pcn.code}, label="other-pcn"),
+    Case(
+        "end_pcn_membership", only({"clinical_director", "administrator"}, 302), _member_to_end, method="post"
+    ),
+    Case(
+        "end_pcn_membership",
+        only({"administrator"}, 302),
+        _member_elsewhere,
+        method="post",
+        label="other-pcn",
+    ),
+    Case("audit", only({"icb_analyst", "administrator"})),
+    # django-allauth: sign-in pages are public; signed-in people are sent on.
+    Case("account_login", statuses(302, anonymous=200)),
+    Case("account_logout", statuses(200, anonymous=302)),
+    Case("account_inactive", statuses(200)),
+    Case("account_signup", statuses(302, anonymous=200)),
+    Case("account_reauthenticate", statuses(200, anonymous=LOGIN)),
+    Case("account_email", statuses(200, anonymous=LOGIN)),
+    Case("account_email_verification_sent", statuses(200)),
+    Case("account_change_password", statuses(200, anonymous=LOGIN)),
+    Case("account_set_password", statuses(302, anonymous=LOGIN)),
+    Case("account_reset_password", statuses(200)),
+    Case("account_confirm_login_code", statuses(302)),
+    Case("account_confirm_email", statuses(200), lambda w: {"key": "not-a-real-key"}),
+    Case("account_reset_password_from_key_done", statuses(200)),
+    Case(
+        "account_reset_password_from_key", statuses(200), lambda w: {"uidb36": "zz", "key": "not-a-real-key"}
+    ),
+    Case("account_reset_password_done", statuses(200)),
+    Case("mfa_index", statuses(200, anonymous=LOGIN)),
+    Case("mfa_authenticate", statuses(302)),
+    Case("mfa_reauthenticate", statuses(302, anonymous=LOGIN)),
+    # Setting up TOTP first asks for the password again; without an authenticator the others 404.
+    Case("mfa_activate_totp", statuses(302, anonymous=LOGIN)),
+    Case("mfa_deactivate_totp", statuses(404, anonymous=LOGIN)),
+    Case("mfa_view_recovery_codes", statuses(404, anonymous=LOGIN)),
+    Case("mfa_generate_recovery_codes", statuses(302, anonymous=LOGIN)),
+    Case("mfa_download_recovery_codes", statuses(404, anonymous=LOGIN)),
+]
+
+
+def _walk(resolver, prefix="", namespace=None):
+    for p in resolver.url_patterns:
+        if isinstance(p, URLResolver):
+            ns = namespace
+            if p.namespace:
+                ns = f"{namespace}:{p.namespace}" if namespace else p.namespace
+            yield from _walk(p, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            name = f"{namespace}:{p.name}" if (namespace and p.name) else p.name
+            yield name, prefix + str(p.pattern)
+
+
+def project_url_names():
+    return sorted({name for name, _ in _walk(get_resolver()) if name})
+
+
+def _login(client, world, role):
+    if role != "anonymous":
+        client.force_login(world.users[role])
+
+
+def _assert_status(response, expected, role, case_id):
+    if expected == LOGIN:
+        assert response.status_code == 302, f"{case_id} as {role}: {response.status_code}"
+        assert reverse("account_login") in response["Location"], response["Location"]
+    else:
+        assert response.status_code == expected, (
+            f"{case_id} as {role}: {response.status_code}, wanted {expected}"
+        )
+
+
+def test_every_url_pattern_has_a_matrix_entry():
+    covered = {case.name for case in CASES}
+    missing = [n for n in project_url_names() if not n.startswith("admin:") and n not in covered]
+    assert not missing, f"URL names without a permission-matrix entry: {missing}"
+    unnamed = [route for name, route in _walk(get_resolver()) if not name and not route.startswith("admin/")]
+    assert not unnamed, f"Unnamed URL patterns outside the admin: {unnamed}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_permission_matrix(client, world, case, role):
+    _login(client, world, role)
+    url = reverse(case.name, kwargs=case.kwargs(world))
+    response = getattr(client, case.method)(url)
+    _assert_status(response, case.expect[role], role, case.id)
+
+
+# --- Django admin: one rule for all its URLs ----------------------------------------------------
+
+
+def _admin_kwargs(name, world):
+    """Arguments for an admin URL: an existing object of its model where it needs one; None for
+    the catch-all and "view on site" shortcuts, which are not pages of their own."""
+    pattern = dict(_walk(get_resolver()))[name]
+    params = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", pattern)
+    kwargs = {}
+    for converter_name, regex_name in params:
+        param = converter_name or regex_name
+        if param == "app_label":
+            kwargs[param] = "inequalities"
+        elif param in {"object_id", "id"}:
+            model = _model_for(name.partition(":")[2])
+            obj = model.objects.first() if model else None
+            kwargs[param] = str(obj.pk) if obj else "0"
+        else:
+            return None
+    return kwargs
+
+
+def _model_for(url_name):
+    for model in apps.get_models():
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        if url_name.startswith(prefix):
+            return model
+    return None
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_urls_are_for_administrators_only(client, world, role):
+    _login(client, world, role)
+    checked = 0
+    for name in project_url_names():
+        if not name.startswith("admin:") or name in {"admin:logout", "admin:login"}:
+            continue
+        kwargs = _admin_kwargs(name, world)
+        if kwargs is None:
+            continue
+        response = client.get(reverse(name, kwargs=kwargs))
+        checked += 1
+        if role == "administrator":
+            # The autocomplete endpoint refuses a request without its query parameters.
+            # Audit events and import runs are read-only; memberships are ended, never deleted.
+            read_only = name.endswith(
+                (
+                    "auditevent_add",
+                    "auditevent_delete",
+                    "importrun_add",
+                    "importrun_delete",
+                    "membership_delete",
+                )
+            )
+            allowed = {200, 302, 403} if name == "admin:autocomplete" else {200, 302}
+            if read_only:
+                allowed = {403, 302}  # 302: the object to delete does not exist
+            assert response.status_code in allowed, f"{name}: {response.status_code}"
+            if name == "admin:index" or name.endswith("_changelist"):
+                assert response.status_code == 200, f"{name}: {response.status_code}"
+        else:
+            assert response.status_code == 302, f"{name} as {role}: {response.status_code}"
+            logins = (
+                ("/admin/login/", reverse("account_login")) if role == "anonymous" else ("/admin/login/",)
+            )
+            assert response["Location"].startswith(logins), f"{name} as {role}: {response['Location']}"
+    assert checked > 30

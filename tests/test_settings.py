@@ -1,0 +1,53 @@
+"""Production settings: refuse to start half-configured, and pass `check --deploy`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}
+    }
+    clean.update({"PCN_PORTAL_IGNORE_DOTENV": "1", "DJANGO_SETTINGS_MODULE": "pcn_portal.settings", **env})
+    clean.pop("PCN_PORTAL_TESTING", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_settings_pass_check_deploy():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
+        ALLOWED_HOSTS="hi-portal.example.nhs.uk",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _manage("check", DEBUG="0", ALLOWED_HOSTS="hi-portal.example.nhs.uk")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = _manage("check", DEBUG="0", SECRET_KEY="z" * 60)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS is not set" in result.stderr
+
+
+def test_bad_boolean_is_a_clear_error():
+    result = _manage("check", DEBUG="perhaps")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
