@@ -1,5 +1,6 @@
 from .access import ICB_ROLES, PCN_ROLES, Membership, Role
 from .audit import AppendOnlyError, AuditEvent
+from .core20plus5 import AgeGroup, ClinicalArea, PlusGroup, TargetPopulation
 from .deprivation import (
     DOMAINS,
     DeprivationProfile,
@@ -15,6 +16,10 @@ from .deprivation import (
 from .organisations import ICB, PCN, Practice, PracticePCNMembership, Region, SubICB
 
 __all__ = [
+    "AgeGroup",
+    "ClinicalArea",
+    "PlusGroup",
+    "TargetPopulation",
     "AppendOnlyError",
     "AuditEvent",
     "DOMAINS",
