@@ -307,7 +307,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['user__email', 'role'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('icb__isnull', True), ('pcn__isnull', False), ('role__in', ['clinical_director', 'hi_lead', 'pcn_member'])), models.Q(('icb__isnull', False), ('pcn__isnull', True), ('role__in', ['commissioner', 'icb_analyst'])), models.Q(('icb__isnull', True), ('pcn__isnull', True), ('role', 'administrator')), _connector='OR'), name='membership_scope_matches_role'), models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('user', 'role', 'pcn', 'icb'), name='one_current_membership_per_scope')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('icb__isnull', True), ('pcn__isnull', False), ('role__in', ['clinical_director', 'hi_lead', 'pcn_member'])), models.Q(('icb__isnull', False), ('pcn__isnull', True), ('role__in', ['icb_analyst', 'commissioner'])), models.Q(('icb__isnull', True), ('pcn__isnull', True), ('role', 'administrator')), _connector='OR'), name='membership_scope_matches_role'), models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('user', 'role', 'pcn', 'icb'), name='one_current_membership_per_scope')],
             },
         ),
         migrations.AddConstraint(

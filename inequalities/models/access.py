@@ -20,8 +20,9 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", "Administrator"
 
 
-PCN_ROLES = frozenset({Role.CLINICAL_DIRECTOR, Role.HI_LEAD, Role.PCN_MEMBER})
-ICB_ROLES = frozenset({Role.ICB_ANALYST, Role.COMMISSIONER})
+# Tuples, not sets: the check constraint below lists them, and migrations need a stable order.
+PCN_ROLES = (Role.CLINICAL_DIRECTOR, Role.HI_LEAD, Role.PCN_MEMBER)
+ICB_ROLES = (Role.ICB_ANALYST, Role.COMMISSIONER)
 
 
 class MembershipQuerySet(models.QuerySet):
