@@ -315,6 +315,16 @@ def test_rebase_at_unknown_period_is_rejected():
         analyse(months(STEP), improvement="higher", rebase_at=[date(1999, 1, 1)])
 
 
+def test_rebase_at_first_period_changes_nothing():
+    points = months(STEP)
+    assert len(analyse(points, improvement="higher", rebase_at=[points[0][0]]).segments) == 1
+
+
+def test_unknown_improvement_direction_is_rejected():
+    with pytest.raises(ValueError):
+        analyse(months(STABLE), improvement="sideways")
+
+
 def test_runs_do_not_cross_a_rebase():
     # Six above the mean before the rebase and one after would be seven without it.
     before = STABLE + [10.5, 11, 10.5, 11, 10.5, 11]
