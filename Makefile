@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-migrations check-deploy bench e2e-setup worker clean help
+.PHONY: run test lint format check-migrations check-deploy bench e2e-setup worker vendor clean help
 
 help:
 	@echo "make run     - set up and serve the portal with demo data on http://$(HOST):$(PORT)"
 	@echo "make test    - set up and run the whole test suite"
-	@echo "make lint | format | check-migrations | check-deploy | bench | e2e-setup | worker | clean"
+	@echo "make lint | format | check-migrations | check-deploy | bench | e2e-setup | worker | vendor | clean"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: $(VENV)/.installed-test .env
 # Browser tests need Debian's chromium (no browser downloads work offline).
 e2e-setup:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Refresh the vendored front-end assets (NHS.UK frontend from npm; plotly.js from the pinned plotly).
+vendor: $(VENV)/.installed-run
+	scripts/vendor_nhsuk_frontend.sh
+	scripts/vendor_plotly.sh $(BIN)/python
 
 worker: $(VENV)/.installed-run .env
 	$(BIN)/celery -A pcn_portal worker --loglevel=INFO --concurrency=2 --beat
