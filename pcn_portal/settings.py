@@ -267,6 +267,9 @@ STORAGES = {
         )
     },
 }
+# In development and tests WhiteNoise serves straight from the app and project static folders.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # --- Data imports -------------------------------------------------------------------------------
