@@ -92,13 +92,16 @@ PAGES = [
 
 
 @pytest.mark.parametrize(("name", "role", "url", "heading"), PAGES, ids=[p[0] for p in PAGES])
-def test_accessibility_page_has_no_serious_violations(page, live_server, world, name, role, url, heading):
+def test_accessibility_page_has_no_serious_violations(
+    page, live_server, world, screenshot_dir, name, role, url, heading
+):
     if role:
         sign_in_by_cookie(page, live_server, world.users[role])
     response = page.goto(url(world))
     assert response.status in (200, 404), f"{name}: HTTP {response.status}"
     if heading:
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    page.screenshot(path=screenshot_dir / f"page-{name}.png", full_page=True)
     assert_accessible(page, name)
 
 

@@ -42,7 +42,7 @@ def open_after_password_confirmation(client, url):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_reauthenticate"))
     confirm = client.get(response["Location"])
-    assert "Confirm Access" in confirm.content.decode()
+    assert "Confirm it's you" in confirm.content.decode()
     response = client.post(response["Location"], {"password": PASSWORD})
     assert response["Location"] == url
     return client.get(url)
