@@ -15,3 +15,15 @@ def current_totp_code(secret):
     if TOTP_PERIOD - time.time() % TOTP_PERIOD < 1.5:
         time.sleep(TOTP_PERIOD - time.time() % TOTP_PERIOD + 0.1)
     return format_hotp_value(hotp_value(secret, int(time.time()) // TOTP_PERIOD))
+
+
+def use_private_cache(settings, name):
+    """Give the current test its own empty in-memory cache.
+
+    allauth keeps rate-limit counters and recently used TOTP codes in the cache. On the full stack
+    the cache is Redis, where counters would leak between tests and runs, and clearing it would
+    flush the Redis database the Celery broker may share; a private locmem cache avoids both.
+    `settings` is pytest-django's fixture, which restores CACHES afterwards."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    }

@@ -9,23 +9,20 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
 from inequalities.models import AuditEvent
-from tests.auth_helpers import PASSWORD, current_totp_code
+from tests.auth_helpers import PASSWORD, current_totp_code, use_private_cache
 from tests.factories import UserFactory
 
 LOGIN = reverse("account_login")
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    # allauth keeps rate-limit counters in the cache (locmem here): start every test clean.
-    cache.clear()
-    yield
-    cache.clear()
+def _private_cache(settings, request):
+    # Rate-limit counters start at zero in every test (see use_private_cache).
+    use_private_cache(settings, request.node.nodeid)
 
 
 def sign_in(client, email, password=PASSWORD):
