@@ -8,8 +8,23 @@ administrators see them in the trail.
 A failed sign-in records the email that was tried (never the password) and, when that email
 belongs to an account, the account as the object, so repeated attempts on one account show up.
 Attempts refused by the rate limit never reach authentication and are not recorded here.
+
+Password and email-address changes are recorded too. Following a password reset link proves the
+person controls the address it was sent to, so when that is the account's only address it is
+marked verified: a new member whose clinical director added them sets a password from the
+emailed link and can then sign in, without a second "confirm your email" round trip.
 """
 
+from allauth.account.models import EmailAddress
+from allauth.account.signals import (
+    email_added,
+    email_changed,
+    email_confirmed,
+    email_removed,
+    password_changed,
+    password_reset,
+    password_set,
+)
 from allauth.mfa.signals import (
     authentication_failed,
     authenticator_added,
@@ -49,6 +64,79 @@ def audit_sign_in_failed(sender, credentials, request=None, **kwargs):
         obj=account,
         label=tried or "(no email given)",
         after={"email": tried},
+    )
+
+
+@receiver(password_set, dispatch_uid="audit_password_set")
+def audit_password_set(sender, request, user, **kwargs):
+    audit.record(action="auth.password_set", by=user, obj=user, label=_user_label(user))
+
+
+@receiver(password_changed, dispatch_uid="audit_password_changed")
+def audit_password_changed(sender, request, user, **kwargs):
+    audit.record(action="auth.password_changed", by=user, obj=user, label=_user_label(user))
+
+
+@receiver(password_reset, dispatch_uid="audit_password_reset")
+def audit_password_reset(sender, request, user, **kwargs):
+    audit.record(action="auth.password_reset", by=user, obj=user, label=_user_label(user))
+    addresses = list(EmailAddress.objects.filter(user=user))
+    if len(addresses) == 1 and not addresses[0].verified:
+        address = addresses[0]
+        address.verified = True
+        address.save(update_fields=["verified"])
+        audit.record(
+            action="auth.email_verified",
+            by=user,
+            obj=user,
+            label=address.email,
+            after={"email": address.email, "by": "password reset link"},
+        )
+
+
+@receiver(email_confirmed, dispatch_uid="audit_email_confirmed")
+def audit_email_confirmed(sender, request, email_address, **kwargs):
+    user = email_address.user
+    audit.record(
+        action="auth.email_verified",
+        by=user,
+        obj=user,
+        label=email_address.email,
+        after={"email": email_address.email, "by": "confirmation link"},
+    )
+
+
+@receiver(email_added, dispatch_uid="audit_email_added")
+def audit_email_added(sender, request, user, email_address, **kwargs):
+    audit.record(
+        action="auth.email_added",
+        by=user,
+        obj=user,
+        label=email_address.email,
+        after={"email": email_address.email},
+    )
+
+
+@receiver(email_removed, dispatch_uid="audit_email_removed")
+def audit_email_removed(sender, request, user, email_address, **kwargs):
+    audit.record(
+        action="auth.email_removed",
+        by=user,
+        obj=user,
+        label=email_address.email,
+        before={"email": email_address.email},
+    )
+
+
+@receiver(email_changed, dispatch_uid="audit_email_changed")
+def audit_email_changed(sender, request, user, from_email_address, to_email_address, **kwargs):
+    audit.record(
+        action="auth.primary_email_changed",
+        by=user,
+        obj=user,
+        label=to_email_address.email,
+        before={"email": from_email_address.email if from_email_address else None},
+        after={"email": to_email_address.email},
     )
 
 

@@ -161,6 +161,10 @@ def test_sign_in_unverified_email_blocked_when_mandatory(client, unverified_user
     # Confirming the address lets them in.
     assert client.post(confirm_url).status_code == 302
     assert EmailAddress.objects.get(user=unverified_user).verified
+    assert AuditEvent.objects.get(action="auth.email_verified").after == {
+        "email": unverified_user.email,
+        "by": "confirmation link",
+    }
     assert sign_in(client, unverified_user.email).status_code == 302
     assert signed_in_user_id(client) == str(unverified_user.pk)
 
@@ -199,6 +203,7 @@ def test_password_reset_email_link_sets_new_password(client, world):
 
     lead.refresh_from_db()
     assert lead.check_password(new_password)
+    assert AuditEvent.objects.filter(action="auth.password_reset", actor=lead).count() == 1
     assert sign_in(client, lead.email, PASSWORD).status_code == 200  # old password refused
     assert sign_in(client, lead.email, new_password).status_code == 302
     # The link works once.
@@ -210,6 +215,43 @@ def test_password_reset_unknown_email_sends_nothing(client, db):
     response = client.post(reverse("account_reset_password"), {"email": "nobody@example.nhs.uk"})
     assert response.status_code == 302  # the same answer: no account enumeration
     assert all("password/reset/key" not in m.body for m in mail.outbox)
+
+
+@override_settings(ACCOUNT_EMAIL_VERIFICATION="mandatory")
+def test_password_reset_link_lets_a_new_member_sign_in(transactional_db, client, world):
+    # transactional_db: the set-password email is sent from transaction.on_commit in the request.
+    client.force_login(world.users["clinical_director"])
+    response = client.post(
+        reverse("pcn_members", args=[world.pcn.code]),
+        {"email": "new.starter@example.nhs.uk", "role": "pcn_member"},
+    )
+    assert response.status_code == 302
+    client.post(reverse("account_logout"))
+    assert not EmailAddress.objects.get(email="new.starter@example.nhs.uk").verified
+    assert "new.starter@example.nhs.uk" in mail.outbox[-1].to
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body)[1]
+    form_url = client.get(link)["Location"]
+    new_password = "a-new-long-passphrase-42"
+    client.post(form_url, {"password1": new_password, "password2": new_password})
+
+    # Following the emailed link proved the address: no second "confirm your email" step.
+    assert EmailAddress.objects.get(email="new.starter@example.nhs.uk").verified
+    response = sign_in(client, "new.starter@example.nhs.uk", new_password)
+    assert response["Location"] == reverse("home")
+    assert world.pcn.display_name in client.get(reverse("home")).content.decode()
+    assert AuditEvent.objects.filter(action="auth.email_verified", after__by="password reset link").exists()
+
+
+def test_audit_password_changed(client, world):
+    lead = world.users["hi_lead"]
+    sign_in(client, lead.email)
+    new_password = "another-long-passphrase-7"
+    response = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="auth.password_changed", actor=lead).count() == 1
 
 
 # --- No self-sign-up ----------------------------------------------------------------------------
