@@ -7,7 +7,8 @@ administrators see them in the trail.
 
 A failed sign-in records the email that was tried (never the password) and, when that email
 belongs to an account, the account as the object, so repeated attempts on one account show up.
-Attempts refused by the rate limit never reach authentication and are not recorded here.
+Attempts refused by the rate limit never reach authentication: the account adapter
+(`inequalities.adapters`) records those.
 
 Password and email-address changes are recorded too. Following a password reset link proves the
 person controls the address it was sent to, so when that is the account's only address it is

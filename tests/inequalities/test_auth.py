@@ -121,6 +121,8 @@ def test_sign_in_wrong_password_rate_limited_after_settings_limit(client, world)
     assert response.status_code == 200
     assert "Too many failed login attempts" in response.content.decode()
     assert signed_in_user_id(client) is None
+    assert AuditEvent.objects.filter(action="auth.sign_in_failed").count() == limit
+    assert AuditEvent.objects.get(action="auth.sign_in_rate_limited").after == {"email": lead.email}
     # Another account is not locked by this one's failures.
     assert sign_in(client, world.users["pcn_member"].email).status_code == 302
 
