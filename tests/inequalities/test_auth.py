@@ -191,6 +191,7 @@ def test_password_reset_email_link_sets_new_password(client, world):
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [lead.email]
+    assert message.subject.endswith("Reset your password")
     link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", message.body)[1]
 
     # allauth moves the key into the session and redirects to a key-less form.
@@ -216,7 +217,11 @@ def test_password_reset_email_link_sets_new_password(client, world):
 def test_password_reset_unknown_email_sends_nothing(client, db):
     response = client.post(reverse("account_reset_password"), {"email": "nobody@example.nhs.uk"})
     assert response.status_code == 302  # the same answer: no account enumeration
-    assert all("password/reset/key" not in m.body for m in mail.outbox)
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert "password/reset/key" not in body
+    assert "signup" not in body
+    assert "clinical director or an administrator" in body
 
 
 @override_settings(ACCOUNT_EMAIL_VERIFICATION="mandatory")
@@ -231,6 +236,8 @@ def test_password_reset_link_lets_a_new_member_sign_in(transactional_db, client,
     client.post(reverse("account_logout"))
     assert not EmailAddress.objects.get(email="new.starter@example.nhs.uk").verified
     assert "new.starter@example.nhs.uk" in mail.outbox[-1].to
+    assert mail.outbox[-1].subject.endswith("Set up your account")
+    assert "You have been given access" in mail.outbox[-1].body
     link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body)[1]
     form_url = client.get(link)["Location"]
     new_password = "a-new-long-passphrase-42"
