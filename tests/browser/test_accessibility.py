@@ -207,3 +207,15 @@ def test_accessibility_totp_setup_and_two_factor_sign_in(page, live_server, worl
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(re.escape(reverse("mfa_authenticate"))))
     assert_accessible(page, "two-factor sign-in")
+
+
+def test_accessibility_pcn_members_form_with_errors(page, live_server, world):
+    sign_in_by_cookie(page, live_server, world.users["clinical_director"])
+    page.goto(reverse("pcn_members", args=[world.pcn.code]))
+    page.get_by_role("button", name="Add to the PCN").click()
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary).to_be_focused()
+    assert_accessible(page, "add someone to the PCN, with errors")
+    # The summary's link moves focus to the field.
+    summary.get_by_role("link").click()
+    expect(page.get_by_label("Email address")).to_be_focused()

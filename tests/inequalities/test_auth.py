@@ -106,7 +106,7 @@ def test_sign_in_field_error_described_by_its_message(client, db):
     assert '<a href="#id_password">This field is required.</a>' in html
     assert 'class="nhsuk-form-group nhsuk-form-group--error"' in html
     assert 'id="id_login-error"' in html
-    assert re.search(r'id="id_login"[^>]*aria-describedby=" ?id_login-error"', html)
+    assert re.search(r'id="id_login"[^>]*aria-describedby="id_login-error"', html)
     assert 'class="nhsuk-input nhsuk-input--error"' in html
 
 
