@@ -219,3 +219,31 @@ def test_accessibility_pcn_members_form_with_errors(page, live_server, world):
     # The summary's link moves focus to the field.
     summary.get_by_role("link").click()
     expect(page.get_by_label("Email address")).to_be_focused()
+
+
+REFLOW_PAGES = [
+    (None, lambda w: reverse("account_login")),
+    ("hi_lead", lambda w: reverse("home")),
+    ("hi_lead", lambda w: reverse("pcn_detail", args=[w.pcn.code])),
+    ("icb_analyst", lambda w: reverse("icb_detail", args=[w.icb.code])),
+    ("icb_analyst", lambda w: reverse("mfa_index")),
+]
+
+
+def test_accessibility_pages_reflow_at_320_pixels(page, live_server, world):
+    """WCAG 1.4.10: content fits a 320 CSS pixel wide screen without scrolling sideways. Data
+    tables are exempt (two-dimensional layout), so they are set aside before measuring."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    for role, url in REFLOW_PAGES:
+        page.context.clear_cookies()
+        if role:
+            sign_in_by_cookie(page, live_server, world.users[role])
+        page.goto(url(world))
+        assert_accessible(page, f"{page.url} at 320px")
+        overflow = page.evaluate(
+            """() => {
+                document.querySelectorAll("table").forEach(t => { t.style.display = "none"; });
+                return document.documentElement.scrollWidth - document.documentElement.clientWidth;
+            }"""
+        )
+        assert overflow <= 0, f"{page.url} is {overflow}px wider than a 320px screen"
