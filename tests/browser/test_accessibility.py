@@ -48,61 +48,74 @@ def describe(violations):
     return "\n".join(lines)
 
 
-def assert_accessible(page, name):
+def serious_violations(page):
     page.wait_for_load_state("load")
-    results = Axe().run(page)
-    violations = results.response["violations"]
-    failing = [v for v in violations if v["impact"] in FAILING_IMPACTS]
+    violations = Axe().run(page).response["violations"]
+    return [v for v in violations if v["impact"] in FAILING_IMPACTS]
+
+
+def assert_accessible(page, name):
+    failing = serious_violations(page)
     assert not failing, (
         f"axe-core found serious or critical problems on {name} ({page.url}):\n{describe(failing)}"
     )
 
 
-# --- Pages opened straight from a URL, as a role ------------------------------------------------
+# --- Pages opened straight from a URL, by role --------------------------------------------------
 
-# (id, role or None for anonymous, url from the world, expected h1 text or pattern)
-PAGES = [
-    ("sign-in", None, lambda w: reverse("account_login"), "Sign in"),
-    ("password-reset", None, lambda w: reverse("account_reset_password"), "Reset your password"),
-    ("password-reset-sent", None, lambda w: reverse("account_reset_password_done"), "Check your email"),
-    ("verification-sent", None, lambda w: reverse("account_email_verification_sent"), None),
-    ("sign-up-closed", None, lambda w: reverse("account_signup"), "You cannot create an account yourself"),
-    ("home", "hi_lead", lambda w: reverse("home"), "My organisations"),
-    ("home-no-role", "no_role", lambda w: reverse("home"), "My organisations"),
-    ("england", "hi_lead", lambda w: reverse("national"), None),
-    ("region", "icb_analyst", lambda w: reverse("region_detail", args=[w.icb.region.code]), None),
-    ("icb", "icb_analyst", lambda w: reverse("icb_detail", args=[w.icb.code]), None),
-    ("pcn", "hi_lead", lambda w: reverse("pcn_detail", args=[w.pcn.code]), None),
-    (
-        "pcn-as-clinical-director",
-        "clinical_director",
-        lambda w: reverse("pcn_detail", args=[w.pcn.code]),
-        None,
-    ),
-    ("pcn-members", "clinical_director", lambda w: reverse("pcn_members", args=[w.pcn.code]), None),
-    ("audit-icb", "icb_analyst", lambda w: reverse("audit"), None),
-    ("audit-all", "administrator", lambda w: reverse("audit"), None),
-    ("not-found", "hi_lead", lambda w: reverse("pcn_detail", args=[w.other_pcn.code]), "Page not found"),
-    ("account-email", "hi_lead", lambda w: reverse("account_email"), None),
-    ("change-password", "hi_lead", lambda w: reverse("account_change_password"), None),
-    ("mfa-index", "icb_analyst", lambda w: reverse("mfa_index"), None),
-    ("confirm-access", "icb_analyst", lambda w: reverse("account_reauthenticate"), None),
-    ("sign-out", "hi_lead", lambda w: reverse("account_logout"), None),
-]
+# role (None = signed out) -> [(name, url from the world, expected h1 or None)]. A new page gets
+# an entry here, under the role that would open it.
+PAGES = {
+    None: [
+        ("sign-in", lambda w: reverse("account_login"), "Sign in"),
+        ("password-reset", lambda w: reverse("account_reset_password"), "Reset your password"),
+        ("password-reset-sent", lambda w: reverse("account_reset_password_done"), "Check your email"),
+        ("verification-sent", lambda w: reverse("account_email_verification_sent"), None),
+        ("sign-up-closed", lambda w: reverse("account_signup"), "You cannot create an account yourself"),
+    ],
+    "hi_lead": [
+        ("home", lambda w: reverse("home"), "My organisations"),
+        ("england", lambda w: reverse("national"), None),
+        ("pcn", lambda w: reverse("pcn_detail", args=[w.pcn.code]), None),
+        ("not-found", lambda w: reverse("pcn_detail", args=[w.other_pcn.code]), "Page not found"),
+        ("account-email", lambda w: reverse("account_email"), None),
+        ("change-password", lambda w: reverse("account_change_password"), None),
+        ("sign-out", lambda w: reverse("account_logout"), None),
+    ],
+    "no_role": [("home-no-role", lambda w: reverse("home"), "My organisations")],
+    "clinical_director": [
+        ("pcn-as-clinical-director", lambda w: reverse("pcn_detail", args=[w.pcn.code]), None),
+        ("pcn-members", lambda w: reverse("pcn_members", args=[w.pcn.code]), None),
+    ],
+    "icb_analyst": [
+        ("region", lambda w: reverse("region_detail", args=[w.icb.region.code]), None),
+        ("icb", lambda w: reverse("icb_detail", args=[w.icb.code]), None),
+        ("audit-icb", lambda w: reverse("audit"), None),
+        ("mfa-index", lambda w: reverse("mfa_index"), None),
+        ("confirm-access", lambda w: reverse("account_reauthenticate"), None),
+    ],
+    "administrator": [("audit-all", lambda w: reverse("audit"), None)],
+}
 
 
-@pytest.mark.parametrize(("name", "role", "url", "heading"), PAGES, ids=[p[0] for p in PAGES])
-def test_accessibility_page_has_no_serious_violations(
-    page, live_server, world, screenshot_dir, name, role, url, heading
-):
+@pytest.mark.parametrize("role", list(PAGES), ids=[r or "signed-out" for r in PAGES])
+def test_accessibility_pages_have_no_serious_violations(page, live_server, world, screenshot_dir, role):
+    """Every page for this role is checked; all problems are reported together."""
     if role:
         sign_in_by_cookie(page, live_server, world.users[role])
-    response = page.goto(url(world))
-    assert response.status in (200, 404), f"{name}: HTTP {response.status}"
-    if heading:
-        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
-    page.screenshot(path=screenshot_dir / f"page-{name}.png", full_page=True)
-    assert_accessible(page, name)
+    problems = []
+    for name, url, heading in PAGES[role]:
+        response = page.goto(url(world))
+        if response.status not in (200, 404):
+            problems.append(f"{name} ({page.url}): HTTP {response.status}")
+            continue
+        if heading:
+            expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        page.screenshot(path=screenshot_dir / f"page-{name}.png", full_page=True)
+        failing = serious_violations(page)
+        if failing:
+            problems.append(f"{name} ({page.url}):\n{describe(failing)}")
+    assert not problems, "axe-core found serious or critical problems:\n" + "\n".join(problems)
 
 
 def test_accessibility_check_catches_a_violation(page):
