@@ -15,7 +15,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import Client
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from playwright.sync_api import expect
 
 from tests.auth_helpers import PASSWORD, current_totp_code
@@ -72,6 +72,8 @@ PAGES = {
         ("password-reset-sent", lambda w: reverse("account_reset_password_done"), "Check your email"),
         ("verification-sent", lambda w: reverse("account_email_verification_sent"), None),
         ("sign-up-closed", lambda w: reverse("account_signup"), "You cannot create an account yourself"),
+        ("password-changed", lambda w: reverse("account_reset_password_from_key_done"), None),
+        ("account-inactive", lambda w: reverse("account_inactive"), None),
     ],
     "hi_lead": [
         ("home", lambda w: reverse("home"), "My organisations"),
@@ -116,6 +118,43 @@ def test_accessibility_pages_have_no_serious_violations(page, live_server, world
         if failing:
             problems.append(f"{name} ({page.url}):\n{describe(failing)}")
     assert not problems, "axe-core found serious or critical problems:\n" + "\n".join(problems)
+
+
+# Pages checked by the flow tests below, by URL name.
+CHECKED_IN_FLOWS = {
+    "account_reset_password_from_key": "test_accessibility_pages_from_email_links",
+    "account_confirm_email": "test_accessibility_pages_from_email_links",
+    "mfa_activate_totp": "test_accessibility_totp_setup_and_two_factor_sign_in",
+    "mfa_view_recovery_codes": "test_accessibility_totp_setup_and_two_factor_sign_in",
+    "mfa_deactivate_totp": "test_accessibility_totp_setup_and_two_factor_sign_in",
+    "mfa_generate_recovery_codes": "test_accessibility_totp_setup_and_two_factor_sign_in",
+    "mfa_reauthenticate": "test_accessibility_totp_setup_and_two_factor_sign_in",
+    "mfa_authenticate": "test_accessibility_totp_setup_and_two_factor_sign_in",
+}
+# URL names that serve no HTML page of their own.
+NOT_PAGES = {
+    "healthz": "JSON for the container health check",
+    "end_pcn_membership": "POST only, redirects",
+    "mfa_download_recovery_codes": "a text file download",
+    "account_confirm_login_code": "sign-in by emailed code is not enabled",
+    "account_set_password": "redirects: every account that can sign in has a password",
+}
+
+
+def _url_names(resolver):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace != "admin":  # Django's own admin is out of scope
+                yield from _url_names(pattern)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield pattern.name
+
+
+def test_accessibility_every_page_is_checked(world):
+    """A new URL fails this test until its page is added to PAGES or a flow test (or NOT_PAGES)."""
+    in_pages = {resolve(url(world).split("?")[0]).url_name for pages in PAGES.values() for _, url, _ in pages}
+    unchecked = set(_url_names(get_resolver())) - in_pages - set(CHECKED_IN_FLOWS) - set(NOT_PAGES)
+    assert not unchecked, f"pages without an accessibility check: {sorted(unchecked)}"
 
 
 def test_accessibility_check_catches_a_violation(page):
@@ -209,6 +248,9 @@ def test_accessibility_totp_setup_and_two_factor_sign_in(page, live_server, worl
     assert_accessible(page, "turn off the authenticator app")
     page.goto(reverse("mfa_generate_recovery_codes"))
     assert_accessible(page, "new recovery codes")
+    page.goto(reverse("mfa_reauthenticate"))
+    expect(page.get_by_label("Code")).to_be_visible()
+    assert_accessible(page, "confirm it's you with a code")
 
     # A user with TOTP is asked for a code after their password.
     lead = world.users["hi_lead"]
