@@ -63,14 +63,6 @@ class Migration(migrations.Migration):
                 'ordering': ['pcn', 'name'],
             },
         ),
-        migrations.RemoveConstraint(
-            model_name='membership',
-            name='membership_scope_matches_role',
-        ),
-        migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('icb__isnull', True), ('pcn__isnull', False), ('role__in', ['hi_lead', 'pcn_member', 'clinical_director'])), models.Q(('icb__isnull', False), ('pcn__isnull', True), ('role__in', ['icb_analyst', 'commissioner'])), models.Q(('icb__isnull', True), ('pcn__isnull', True), ('role', 'administrator')), _connector='OR'), name='membership_scope_matches_role'),
-        ),
         migrations.AddField(
             model_name='plusgroup',
             name='created_by',
