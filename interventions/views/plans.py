@@ -53,7 +53,9 @@ def _initial(obj, names):
     out = {}
     for name in names:
         value = getattr(obj, name)
-        if hasattr(value, "isoformat"):
+        if hasattr(value, "_meta"):
+            value = value.pk
+        elif hasattr(value, "isoformat"):
             value = value.isoformat()
         elif (
             value is not None
@@ -150,8 +152,8 @@ def plan_detail(request, pk):
         actor_id=request.user.pk,
         submitter_id=version.submitted_by_id if version else None,
     )
-    decisions = PlanDecision.objects.filter(plan=plan).select_related("decided_by", "plan_version")
-    versions = plan.versions.select_related("submitted_by").order_by("-number")
+    decisions = list(PlanDecision.objects.filter(plan=plan).select_related("decided_by", "plan_version"))
+    versions = list(plan.versions.select_related("submitted_by").order_by("-number"))
     return render(
         request,
         "interventions/plan_detail.html",
@@ -396,6 +398,9 @@ def plan_decide(request, pk):
             "sections": content.readable(version.snapshot),
             "previous": previous,
             "comparison": comparison,
+            "since": f"version {previous.plan_version.number}, the version last decided on"
+            if previous
+            else "",
             "form": form,
             "stale": stale,
             "self_submitted": version.submitted_by_id == request.user.pk,
