@@ -239,7 +239,7 @@ def remove_measure(*, measure, expected_version, by):
 @transaction.atomic
 def set_rebase(*, measure, rebase_at, by):
     """Rebase a measure's SPC limits from a date (recording stage: a change to the process)."""
-    plan = measure.plan
+    plan = InterventionPlan.objects.select_related("pcn__sub_icb__icb").get(pk=measure.plan_id)
     if not workflow.can_record(status=plan.status, permissions=permissions_on(by, plan.pcn)):
         raise PermissionError("You may not change this measure.")
     measure = Measure.objects.select_for_update().get(pk=measure.pk)
@@ -403,7 +403,8 @@ def _measurement_summary(m):
 
 
 def _require_record(measure, by):
-    plan = measure.plan
+    # The plan's state as committed, not as the caller's copy remembers it.
+    plan = InterventionPlan.objects.select_related("pcn__sub_icb__icb").get(pk=measure.plan_id)
     perms = permissions_on(by, plan.pcn)
     if Permission.RECORD_MEASUREMENT not in perms:
         raise PermissionError("You may not record measurements for this PCN.")

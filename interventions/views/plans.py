@@ -359,14 +359,19 @@ def plan_submit(request, pk):
 def plan_decide(request, pk):
     plan = get_plan_or_404(request.user, pk, Permission.DECIDE_PLAN)
     version = latest_version(plan)
-    if plan.status != Status.SUBMITTED or version is None:
+    form = DecisionForm(request.POST or None, initial={"expected_version": plan.version})
+    # A decision posted after someone else decided: say so and give the comment back.
+    stale = request.method == "POST" and plan.status != Status.SUBMITTED
+    if version is None or (plan.status != Status.SUBMITTED and not stale):
         messages.error(request, f"The plan is {plan.status_enum.label.lower()}: there is nothing to decide.")
         return _to_detail(plan)
+    if stale:
+        # The version decided on is the one the commissioner was looking at, not a later one.
+        decided = PlanDecision.objects.filter(plan=plan).select_related("plan_version").order_by("-id").first()
+        version = decided.plan_version if decided else version
     previous = last_decided_version(plan, before_number=version.number)
     comparison = content.compare(previous.plan_version.snapshot, version.snapshot) if previous else None
-    form = DecisionForm(request.POST or None, initial={"expected_version": plan.version})
-    stale = False
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not stale and form.is_valid():
         try:
             actions.decide(
                 plan=plan,
