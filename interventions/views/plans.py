@@ -367,7 +367,9 @@ def plan_decide(request, pk):
         return _to_detail(plan)
     if stale:
         # The version decided on is the one the commissioner was looking at, not a later one.
-        decided = PlanDecision.objects.filter(plan=plan).select_related("plan_version").order_by("-id").first()
+        decided = (
+            PlanDecision.objects.filter(plan=plan).select_related("plan_version").order_by("-id").first()
+        )
         version = decided.plan_version if decided else version
     previous = last_decided_version(plan, before_number=version.number)
     comparison = content.compare(previous.plan_version.snapshot, version.snapshot) if previous else None
