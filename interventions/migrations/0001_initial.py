@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('inequalities', '0003_remove_membership_membership_scope_matches_role_and_more'),
+        ('inequalities', '0002_core20plus5'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
