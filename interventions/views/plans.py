@@ -289,7 +289,7 @@ def measure_edit(request, pk, measure_id=None):
         "frequency": "monthly",
     }
     if measure is not None:
-        initial.update(_initial(measure, names))
+        initial = {**initial, **_initial(measure, names)}
     form = MeasureForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = {n: form.cleaned_data[n] for n in names}

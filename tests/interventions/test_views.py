@@ -437,3 +437,54 @@ def test_measure_page_with_fifteen_values_shows_an_spc_chart_with_a_signal(clien
     assert "Special cause" in html and 'id="spc-summary"' in html
     spc_csv = client.get(reverse("interventions:measure_detail", args=[measure.pk]) + "?format=spc-csv")
     assert len(list(csv.DictReader(io.StringIO(spc_csv.content.decode())))) == 15
+
+
+def test_compare_page_draws_small_multiples_from_the_spc_module(client, world):
+    pytest.importorskip(
+        "interventions.charts", reason="interventions.spc/charts arrive with the stats branch"
+    )
+    for pcn in (world.pcn, world.sibling_pcn):
+        plan = complete_plan(pcn)
+        InterventionPlan.objects.filter(pk=plan.pk).update(status=Status.ACTIVE)
+        measure = plan.measures.get()
+        for month in range(1, 5):
+            actions.record_measurement(
+                measure=measure,
+                period=datetime.date(2025, month, 1),
+                numerator=40 + month,
+                denominator=100,
+                by=world.users["administrator"],
+            )
+    client.force_login(world.users["commissioner"])
+    html = client.get(reverse("interventions:compare", args=[world.icb.code])).content.decode()
+    assert html.count("Plotly.newPlot") == 2
+    assert "Blackburn West PCN: Blood pressure" in html and "Darwen PCN: Blood pressure" in html
+
+
+def test_views_never_write_models_themselves():
+    """Writes go through interventions.actions (audited); the views only read and call actions."""
+    import ast
+    from pathlib import Path
+
+    import interventions.views
+
+    writes = {
+        "save",
+        "create",
+        "delete",
+        "update",
+        "bulk_create",
+        "bulk_update",
+        "get_or_create",
+        "update_or_create",
+    }
+    offenders = []
+    for path in Path(interventions.views.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in writes
+            ):
+                offenders.append(f"{path.name}:{node.lineno}: .{node.func.attr}()")
+    assert not offenders, offenders
