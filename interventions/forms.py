@@ -21,6 +21,13 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class Checkboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes whose field id is the first box's, so an error summary link lands on it."""
+
+    def id_for_label(self, id_, index=None):
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
 class NewPlanForm(forms.Form):
     title = forms.CharField(label="Plan title", max_length=200)
     target_population = forms.ModelChoiceField(
@@ -74,7 +81,7 @@ class EvidenceStepForm(VersionMixin):
     inequality_types = forms.MultipleChoiceField(
         label="Which inequality does the plan address?",
         choices=InequalityType.choices,
-        widget=forms.CheckboxSelectMultiple,
+        widget=Checkboxes,
         help_text="Select all that apply.",
     )
     inequality_description = forms.CharField(label="Describe the inequality", widget=forms.Textarea)
@@ -111,7 +118,7 @@ class InterventionStepForm(VersionMixin):
     arrs_roles = forms.MultipleChoiceField(
         label="ARRS roles involved (optional)",
         choices=[(r, r) for r in ARRS_ROLES],
-        widget=forms.CheckboxSelectMultiple,
+        widget=Checkboxes,
         required=False,
         help_text="Additional Roles Reimbursement Scheme roles that will deliver the intervention.",
     )
