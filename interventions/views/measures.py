@@ -5,6 +5,8 @@ SPC comes from `interventions.spc` and its chart from `interventions.charts` (bu
 `measure_series` and `spc_for` are the only places that call them.
 """
 
+from datetime import date
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -133,9 +135,10 @@ def measurement_record(request, measure_id):
     measure = get_measure_or_404(request.user, measure_id, Permission.RECORD_MEASUREMENT)
     initial = {}
     if period := request.GET.get("period"):
-        existing = (
-            Measurement.objects.filter(measure=measure, period=period).first() if len(period) == 10 else None
-        )
+        try:
+            existing = Measurement.objects.filter(measure=measure, period=date.fromisoformat(period)).first()
+        except ValueError:
+            existing = None
         if existing:
             initial = {
                 "period": period_key(existing.period, measure.frequency),

@@ -282,6 +282,7 @@ def test_measurement_form_records_a_value_and_shows_field_errors(client, world, 
     # The correction link pre-fills the form with the recorded values.
     prefilled = client.get(url + "?period=2025-04-01").content.decode()
     assert 'value="2025-04"' in prefilled and 'value="8"' in prefilled
+    assert client.get(url + "?period=2025-13-01").status_code == 200  # a bad date is ignored
 
 
 def test_measure_csv_lists_exactly_the_recorded_values(client, world, measure):

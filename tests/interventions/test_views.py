@@ -488,3 +488,17 @@ def test_views_never_write_models_themselves():
             ):
                 offenders.append(f"{path.name}:{node.lineno}: .{node.func.attr}()")
     assert not offenders, offenders
+
+
+def test_plan_page_query_count_does_not_grow_with_records(client, world, django_assert_max_num_queries):
+    from tests.factories.interventions import EngagementRecordFactory, MeasureFactory
+
+    plan = _submitted(world)
+    for _ in range(5):
+        EngagementRecordFactory(plan=plan)
+        MeasureFactory(plan=plan)
+    client.force_login(world.users["commissioner"])
+    with django_assert_max_num_queries(20):
+        assert client.get(_detail(plan)).status_code == 200
+    with django_assert_max_num_queries(20):
+        assert client.get(reverse("interventions:plan_decide", args=[plan.pk])).status_code == 200
