@@ -12,16 +12,7 @@ def _manage(*args, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
-        # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser fixture once a browser test has run.
-        if k
-        not in {
-            "DEBUG",
-            "SECRET_KEY",
-            "ALLOWED_HOSTS",
-            "DATABASE_URL",
-            "REDIS_URL",
-            "DJANGO_ALLOW_ASYNC_UNSAFE",
-        }
+        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}
     }
     clean.update({"PCN_PORTAL_IGNORE_DOTENV": "1", "DJANGO_SETTINGS_MODULE": "pcn_portal.settings", **env})
     clean.pop("PCN_PORTAL_TESTING", None)
