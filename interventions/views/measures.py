@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from inequalities.exports import csv_response
 from inequalities.policy import Permission
-from interventions import actions, workflow
+from interventions import actions, spc, workflow
+from interventions import charts as spc_charts
 from interventions.access import get_measure_or_404, get_plan_or_404
 from interventions.forms import MeasurementForm, MeasurementUploadForm, RebaseForm
 from interventions.measurement_io import UploadError, format_period, parse_upload, period_key, with_gaps
@@ -23,16 +24,6 @@ from interventions.versions import number_text
 from interventions.views.plans import _plan_crumbs
 from interventions.workflow import WorkflowError
 
-try:  # The SPC engine and its chart arrive from the `stats` branch.
-    from interventions import charts as spc_charts
-    from interventions import spc
-except ImportError:  # pragma: no cover - exercised only before that merge
-    spc = spc_charts = None
-
-
-def spc_available():
-    return spc is not None and spc_charts is not None
-
 
 def measure_series(measure, measurements):
     """[(period, observed or None)] with missing periods filled in."""
@@ -40,9 +31,7 @@ def measure_series(measure, measurements):
 
 
 def spc_for(measure, measurements):
-    """(SPCResult, Chart) for the measure, or (None, None) without the SPC modules."""
-    if not spc_available():
-        return None, None
+    """(SPCResult, Chart) for the measure."""
     series = measure_series(measure, measurements)
     periods = {p for p, _ in series}
     rebase = [measure.rebase_at] if measure.rebase_at in periods else []
@@ -112,7 +101,6 @@ def measure_detail(request, measure_id):
             "result": result,
             "chart": chart,
             "chart_html": chart.html(div_id=f"spc-{measure.pk}") if chart is not None else "",
-            "spc_available": spc_available(),
             "can_record": workflow.can_record(status=plan.status, permissions=perms),
             "rebase_form": RebaseForm(
                 initial={

@@ -130,6 +130,26 @@ CHECKED_IN_FLOWS = {
     "mfa_generate_recovery_codes": "test_accessibility_totp_setup_and_two_factor_sign_in",
     "mfa_reauthenticate": "test_accessibility_totp_setup_and_two_factor_sign_in",
     "mfa_authenticate": "test_accessibility_totp_setup_and_two_factor_sign_in",
+    **dict.fromkeys(
+        [
+            "pcn_plans",
+            "plan_create",
+            "plan_detail",
+            "plan_step",
+            "measure_add",
+            "measure_edit",
+            "plan_version",
+            "plan_print",
+            "measure_detail",
+            "measurement_record",
+            "measurement_upload",
+            "plan_transition",
+            "queue",
+            "plan_decide",
+            "compare",
+        ],
+        "tests/browser/test_plan_accessibility.py",
+    ),
 }
 # URL names that serve no HTML page of their own.
 NOT_PAGES = {
@@ -138,6 +158,11 @@ NOT_PAGES = {
     "mfa_download_recovery_codes": "a text file download",
     "account_confirm_login_code": "sign-in by emailed code is not enabled",
     "account_set_password": "redirects: every account that can sign in has a password",
+    "engagement_remove": "POST only, redirects",
+    "measure_remove": "POST only, redirects",
+    "plan_submit": "POST only, redirects",
+    "measure_rebase": "POST only, redirects",
+    "plan_measures_csv": "a CSV download",
 }
 
 

@@ -5,7 +5,6 @@ signal; the ICB analyst sees the plan's status. Screenshots go to var/test-artif
 """
 
 import datetime
-import importlib.util
 import re
 
 import pytest
@@ -16,7 +15,6 @@ from tests.factories.interventions import TargetPopulationFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery"
-SPC_AVAILABLE = importlib.util.find_spec("interventions.charts") is not None
 
 
 def sign_in(page, email):
@@ -184,15 +182,10 @@ def test_plan_journey_from_draft_to_spc(page, world, screenshot_dir):
     assert page.locator("#measurements tbody tr").count() == 15
 
     # 6. The SPC chart shows a special-cause signal.
-    # NEEDS interventions.spc and interventions.charts (branch `stats`): until they are merged
-    # the page lists the values and says the SPC analysis is not installed.
-    if SPC_AVAILABLE:
-        page.wait_for_selector(f"#spc-{measure.pk} .main-svg")
-        status = page.locator("#spc-status").inner_text()
-        assert "Special cause variation: improvement" in status
-        assert "Special cause" in page.locator("#spc-summary").inner_text()
-    else:
-        assert "The SPC analysis is not installed in this build" in page.content()
+    page.wait_for_selector(f"#spc-{measure.pk} .main-svg")
+    status = page.locator("#spc-status").inner_text()
+    assert "Special cause variation: improvement" in status
+    assert "Special cause" in page.locator("#spc-summary").inner_text()
     page.screenshot(path=screenshot_dir / "plan-04-spc.png", full_page=True)
 
     # 7. The ICB analyst sees the plan's status.
@@ -201,7 +194,4 @@ def test_plan_journey_from_draft_to_spc(page, world, screenshot_dir):
     assert "Active" in page.locator("#plan-status").inner_text()
     assert page.get_by_role("button", name="Submit for approval").count() == 0
     page.screenshot(path=screenshot_dir / "plan-05-analyst.png", full_page=True)
-    if not SPC_AVAILABLE:
-        pytest.skip(
-            "journey passed up to the SPC signal, which needs interventions.spc/charts (branch stats)"
-        )
+

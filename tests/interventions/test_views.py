@@ -412,13 +412,10 @@ def test_unknown_step_is_404(client, world, step):
     assert client.get(_step(plan, step)).status_code == 404
 
 
-# --- Needs the SPC engine and chart from the `stats` branch -----------------------------------------
+# --- SPC on the measure and compare pages --------------------------------------------------------
 
 
 def test_measure_page_with_fifteen_values_shows_an_spc_chart_with_a_signal(client, world):
-    pytest.importorskip(
-        "interventions.charts", reason="interventions.spc/charts arrive with the stats branch"
-    )
     plan = complete_plan(world.pcn)
     InterventionPlan.objects.filter(pk=plan.pk).update(status=Status.ACTIVE)
     measure = plan.measures.get()
@@ -440,9 +437,6 @@ def test_measure_page_with_fifteen_values_shows_an_spc_chart_with_a_signal(clien
 
 
 def test_compare_page_draws_small_multiples_from_the_spc_module(client, world):
-    pytest.importorskip(
-        "interventions.charts", reason="interventions.spc/charts arrive with the stats branch"
-    )
     for pcn in (world.pcn, world.sibling_pcn):
         plan = complete_plan(pcn)
         InterventionPlan.objects.filter(pk=plan.pk).update(status=Status.ACTIVE)
