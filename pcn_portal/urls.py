@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("inequalities.urls")),
+    path("", include("inequalities.urls_leads")),
 ]
