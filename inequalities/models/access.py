@@ -66,12 +66,12 @@ class Membership(models.Model):
                 name="membership_scope_matches_role",
                 condition=(
                     Q(
-                        role__in=sorted(r.value for r in PCN_ROLES),
+                        role__in=[r.value for r in PCN_ROLES],
                         pcn__isnull=False,
                         icb__isnull=True,
                     )
                     | Q(
-                        role__in=sorted(r.value for r in ICB_ROLES),
+                        role__in=[r.value for r in ICB_ROLES],
                         icb__isnull=False,
                         pcn__isnull=True,
                     )
