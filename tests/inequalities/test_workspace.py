@@ -253,7 +253,9 @@ def test_plus_group_population_takes_an_estimate_with_its_source(client, world, 
 def test_lsoas_outside_the_footprint_are_refused(client, world, data, areas):
     client.force_login(world.users["hi_lead"])
     response = _post_population(client, world, core20_scope="lsoas", lsoa_codes="E01000005")
-    assert response.status_code == 200 and "Not where the PCN&#x27;s patients live" in response.content.decode()
+    assert (
+        response.status_code == 200 and "Not where the PCN&#x27;s patients live" in response.content.decode()
+    )
     assert not TargetPopulation.objects.exists()
 
 
