@@ -42,7 +42,7 @@ class NominateLeadForm(forms.Form):
         self.fields["member"].choices = [("", "Choose a person")] + [
             (str(u.pk), f"{u.get_full_name() or u.email} ({u.email})") for u in members
         ]
-        self.fields["start_date"].initial = timezone.localdate()
+        self.fields["start_date"].initial = timezone.localdate().isoformat()  # type=date needs ISO
 
     def clean(self):
         data = super().clean()

@@ -341,7 +341,7 @@ def lead_activity(request, code):
 
 def lead_activity_add(request, code):
     pcn = policy.get_pcn_or_404(request.user, code, Permission.RECORD_HI_ACTIVITY)
-    form = LeadActivityForm(request.POST or None, initial={"date": timezone.localdate()})
+    form = LeadActivityForm(request.POST or None, initial={"date": timezone.localdate().isoformat()})
     if request.method == "POST" and form.is_valid():
         try:
             actions_leads.record_lead_activity(pcn=pcn, by=request.user, **form.cleaned_data)
