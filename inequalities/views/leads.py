@@ -66,6 +66,7 @@ def hi_lead_detail(request, code):
             "current": current,
             "terms": terms,
             "can_nominate": policy.has_permission(request.user, Permission.NOMINATE_HI_LEAD, pcn=pcn),
+            "can_record": policy.has_permission(request.user, Permission.RECORD_HI_ACTIVITY, pcn=pcn),
             "breadcrumbs": _pcn_crumbs(request, pcn),
         },
     )

@@ -431,3 +431,42 @@ def test_a_retired_group_stays_on_the_population_that_uses_it(client, world):
     assert "Veterans" in html and "Retired" in html
     form_html = client.get(reverse("target_population_add", args=[world.pcn.code])).content.decode()
     assert "Veterans" not in form_html  # no longer offered for new populations
+
+
+def test_demo_hi_leads_are_nominated_once(world):
+    from inequalities import demo
+
+    PCNFactory(code="U31823", name="BURNLEY EAST PCN", sub_icb=world.pcn.sub_icb)
+    demo.create_demo_users()
+    demo.create_demo_users()
+    current = dict(HILeadNomination.objects.current().values_list("pcn__code", "user__email"))
+    assert current == {
+        "U34816": "lead.blackburnwest@example.nhs.uk",
+        "U31823": "lead.burnleyeast@example.nhs.uk",
+        "U89141": "lead.stockton@example.nhs.uk",
+    }
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx)
+
+
+def test_icb_lead_pages_do_not_query_per_pcn(client, world):
+    client.force_login(world.users["icb_analyst"])
+    urls = [
+        reverse("icb_lead_compliance", args=[world.icb.code]),
+        reverse("icb_lead_directory", args=[world.icb.code]),
+        reverse("priority_targets_icb", args=[world.icb.code]),
+    ]
+    nominate(world, world.users["hi_lead"])
+    before = [_queries(client, url) for url in urls]
+    for n in range(5):
+        pcn = PCNFactory(sub_icb=world.pcn.sub_icb)
+        nominate(world, UserFactory(), pcn=pcn, by=None)
+        LeadActivity.objects.create(pcn=pcn, heading="tnhi", date=TODAY, title=f"Activity {n}")
+    assert [_queries(client, url) for url in urls] == before
