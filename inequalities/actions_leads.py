@@ -189,7 +189,7 @@ def add_plus_group(*, icb, name, description="", by):
 
 @transaction.atomic
 def edit_plus_group(*, group, name, description, by):
-    group = PlusGroup.objects.select_for_update().select_related("icb").get(pk=group.pk)
+    group = PlusGroup.objects.select_for_update(of=("self",)).select_related("icb").get(pk=group.pk)
     if group.icb_id is None:
         raise PermissionError("The national starter list cannot be edited here.")
     _require(by, Permission.EDIT_PLUS_LIST, icb=group.icb)
@@ -206,7 +206,7 @@ def edit_plus_group(*, group, name, description, by):
 @transaction.atomic
 def retire_plus_group(*, group, by):
     """Retire an ICB's PLUS group: it is no longer offered, and stays on populations that use it."""
-    group = PlusGroup.objects.select_for_update().select_related("icb").get(pk=group.pk)
+    group = PlusGroup.objects.select_for_update(of=("self",)).select_related("icb").get(pk=group.pk)
     if group.icb_id is None:
         raise PermissionError("The national starter list cannot be retired here.")
     _require(by, Permission.EDIT_PLUS_LIST, icb=group.icb)
