@@ -19,6 +19,15 @@ from tests.factories.workspace import (
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 
 
+def assert_accessible(page):
+    """axe-core (bundled with axe-playwright-python, no network): no WCAG 2.2 A/AA violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
+    results = Axe().run(page, options=options)
+    assert results.violations_count == 0, results.generate_report()
+
+
 def sign_in(page, email):
     page.context.clear_cookies()
     page.goto("/accounts/login/")
@@ -66,6 +75,7 @@ def test_nominate_lead_define_core20_population_and_see_compliance(
     core20 = page.locator("#profile-summary tbody tr").first.locator("td").nth(1).inner_text()
     assert core20 == "650"
     page.screenshot(path=str(screenshot_dir / "leads-workspace.png"), full_page=True)
+    assert_accessible(page)
     page.get_by_role("link", name="Target populations").first.click()
     page.get_by_role("link", name="Define a target population").click()
     page.get_by_label("Name").fill("Core20 adults with hypertension")
@@ -75,6 +85,7 @@ def test_nominate_lead_define_core20_population_and_see_compliance(
     page.get_by_role("button", name="Save and compute the size").click()
     page.wait_for_url("**/target-populations/*/")
     assert "650 Core20 patients" in page.locator("#computed-size").inner_text()
+    assert_accessible(page)
 
     # The ICB analyst sees the lead in the compliance view.
     sign_in(page, "analyst@example.nhs.uk")
@@ -84,3 +95,4 @@ def test_nominate_lead_define_core20_population_and_see_compliance(
     row = page.get_by_role("row", name="Blackburn West PCN")
     assert member.email in row.inner_text() and "No lead nominated" not in row.inner_text()
     page.screenshot(path=str(screenshot_dir / "leads-compliance.png"), full_page=True)
+    assert_accessible(page)
