@@ -59,6 +59,7 @@ def test_nominate_lead_define_core20_population_and_see_compliance(
     page.goto(f"/pcns/{world.pcn.code}/")
     page.get_by_role("link", name="Health inequalities lead and history").click()
     page.get_by_role("link", name="Nominate a lead").click()
+    assert_accessible(page)
     member = world.users["pcn_member"]
     page.get_by_label("A member of the PCN").select_option(value=str(member.pk))
     page.get_by_label("Non-clinical").check()
@@ -96,3 +97,6 @@ def test_nominate_lead_define_core20_population_and_see_compliance(
     assert member.email in row.inner_text() and "No lead nominated" not in row.inner_text()
     page.screenshot(path=str(screenshot_dir / "leads-compliance.png"), full_page=True)
     assert_accessible(page)
+    for path in [f"/icbs/{world.icb.code}/hi-leads/", f"/icbs/{world.icb.code}/plus-groups/", "/core20plus5/"]:
+        page.goto(path)
+        assert_accessible(page)
