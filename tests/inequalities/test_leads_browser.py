@@ -97,6 +97,39 @@ def test_nominate_lead_define_core20_population_and_see_compliance(
     assert member.email in row.inner_text() and "No lead nominated" not in row.inner_text()
     page.screenshot(path=str(screenshot_dir / "leads-compliance.png"), full_page=True)
     assert_accessible(page)
-    for path in [f"/icbs/{world.icb.code}/hi-leads/", f"/icbs/{world.icb.code}/plus-groups/", "/core20plus5/"]:
+    for path in [
+        f"/icbs/{world.icb.code}/hi-leads/",
+        f"/icbs/{world.icb.code}/plus-groups/",
+        "/core20plus5/",
+    ]:
         page.goto(path)
         assert_accessible(page)
+
+
+@pytest.mark.browser
+def test_lead_uploads_priority_targets_and_sees_problems_then_results(
+    page, transactional_db, world, tmp_path
+):
+    from inequalities.targets import CSV_COLUMNS
+
+    practice = world.pcn.current_practices().get()
+    header = ",".join(c for c, _, _ in CSV_COLUMNS)
+    bad, good = tmp_path / "bad.csv", tmp_path / "q1.csv"
+    bad.write_text(f"{header}\n{practice.code},2025/26 Q1,10,12,5,3,900,1000,1\n")
+    good.write_text(f"{header}\n{practice.code},2025/26 Q1,10,8,5,3,900,1000,1\n")
+    sign_in(page, "lead@example.nhs.uk")
+    page.goto(f"/pcns/{world.pcn.code}/priority-targets/")
+    page.get_by_role("link", name="Upload returns (CSV)").click()
+    page.get_by_label("CSV file").set_input_files(str(bad))
+    page.get_by_role("button", name="Upload").click()
+    assert (
+        "bad.csv:2: ld_health_checks_with_action_plan: 12 is more than"
+        in page.locator("#file-errors").inner_text()
+    )
+    assert_accessible(page)
+    page.get_by_label("CSV file").set_input_files(str(good))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(f"**/pcns/{world.pcn.code}/priority-targets/")
+    total = page.locator("#pcn-total").inner_text()
+    assert "80.0%" in total and "8 of 10" in total and "Meets" in total
+    assert_accessible(page)
