@@ -4,9 +4,10 @@ Pure functions (no database) apart from `load_returns_csv`, which resolves pract
 the PCN's practices passed in. The CSV is validated whole before anything is written, and every
 problem is reported as `file:line: column: problem` (as for the national imports).
 
-The Wilson score interval is a small private helper here (`_wilson`), following OHID's
-PHEindicatormethods; `dashboards/statistics.py` (another branch) is the shared home for the
-inequality statistics and this helper can be swapped for it when both are merged.
+The Wilson score interval is a small private helper here (`_wilson`, OHID's PHEindicatormethods
+formula). `dashboards.statistics.wilson_interval` is the shared home for the inequality
+statistics, but dependencies point one way (dashboards -> interventions -> inequalities), so
+inequalities keeps this copy; a test checks that the two agree.
 """
 
 import csv

@@ -41,6 +41,15 @@ def test_wilson_interval_edge_cases_zero_and_all():
         tg._wilson(5, 4)
 
 
+@pytest.mark.parametrize(("x", "n"), [(0, 7), (1, 2), (42, 60), (59999, 60000), (300, 300)])
+def test_local_wilson_agrees_with_the_shared_statistics_module(x, n):
+    # inequalities may not import dashboards (dependencies point one way), so it keeps its own copy.
+    from dashboards.statistics import wilson_interval
+
+    shared = wilson_interval(x, n)
+    assert tg._wilson(x, n) == (pytest.approx(shared.lower, abs=1e-12), pytest.approx(shared.upper, abs=1e-12))
+
+
 def test_quarters_follow_the_nhs_financial_year():
     assert tg.quarter_start("2025/26 Q1") == datetime.date(2025, 4, 1)
     assert tg.quarter_start("2025-26 q4") == datetime.date(2026, 1, 1)
