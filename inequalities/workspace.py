@@ -16,6 +16,7 @@ most deprived counterpart (lowest rank). Patients whose LSOA is blank, not Engli
 or absent from the edition are counted as *deprivation unknown* and shown, never dropped.
 """
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -202,3 +203,97 @@ def core20_size(basis, registrations, deprivation, *, practice_codes=None, lsoa_
         rows = rows[rows["lsoa_code"].isin(list(lsoa_codes))]
     counts, _ = decile_counts(rows, deprivation)
     return sum(counts[d - 1] for d in CORE20_DECILES), basis.label
+
+
+# --- One PCN's workspace: what the page and the population form read ------------------------------------
+
+
+@dataclass
+class PcnData:
+    """A PCN's current practices and their registrations joined to deprivation, on one basis."""
+
+    pcn: object
+    basis: Basis | None
+    practices: list
+    registrations: pd.DataFrame | None = None
+    deprivation: pd.DataFrame | None = None
+
+    @property
+    def footprint(self):
+        return set(self.registrations["lsoa_code"]) if self.registrations is not None else set()
+
+
+def load_pcn(pcn, edition_year=None):
+    basis = choose_basis(edition_year)
+    practices = list(pcn.current_practices().order_by("name"))
+    if basis is None:
+        return PcnData(pcn, None, practices)
+    registrations = registrations_frame(basis.snapshot, [p.code for p in practices])
+    deprivation = deprivation_frame(basis, registrations["lsoa_code"].unique())
+    return PcnData(pcn, basis, practices, registrations, deprivation)
+
+
+def comparison(data):
+    """Columns for the PCN, its ICB and England (those precomputed), and whether the PCN's
+    precomputed profile agrees with the registrations read here (True when there is none)."""
+    pcn, basis = data.pcn, data.basis
+    icb = pcn.sub_icb.icb
+    deciles, unknown = decile_counts(data.registrations, data.deprivation)
+    profile = profiles_for(basis, ProfileLevel.PCN, [pcn.code]).get(pcn.code)
+    if profile is not None:
+        columns = [ProfileFigures.from_profile(pcn.display_name, profile)]
+        matches = list(profile.decile_patients) == deciles and profile.unknown_patients == unknown
+    else:
+        score = population_weighted_score(data.registrations, data.deprivation)
+        columns = [
+            ProfileFigures(pcn.display_name, deciles, unknown, score, "computed from the registrations below")
+        ]
+        matches = True
+    icb_profile = profiles_for(basis, ProfileLevel.ICB, [icb.code]).get(icb.code)
+    if icb_profile:
+        columns.append(ProfileFigures.from_profile(icb.display_name, icb_profile))
+    england = england_profile(basis)
+    if england:
+        columns.append(ProfileFigures.from_profile("England", england))
+    return columns, matches
+
+
+def practice_figures(data):
+    """Each current practice's figures: its precomputed profile, else computed from its rows."""
+    profiles = profiles_for(data.basis, ProfileLevel.PRACTICE, [p.code for p in data.practices])
+    rows = []
+    for practice in data.practices:
+        profile = profiles.get(practice.code)
+        if profile is not None:
+            fig = ProfileFigures.from_profile(practice.display_name, profile)
+        else:
+            regs = data.registrations[data.registrations["practice_code"] == practice.code]
+            deciles, unknown = decile_counts(regs, data.deprivation)
+            score = population_weighted_score(regs, data.deprivation)
+            fig = ProfileFigures(practice.display_name, deciles, unknown, score, "computed")
+        rows.append({"practice": practice, "fig": fig})
+    return rows
+
+
+def _clean(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def lsoa_rows(data):
+    """The footprint as plain rows for the page and the CSV (unknown LSOAs included)."""
+    rows = []
+    for r in lsoa_table(data.registrations, data.deprivation).to_dict("records"):
+        known = bool(r["known"])
+        rows.append(
+            {
+                "code": r["lsoa_code"] or "(blank)",
+                "name": _clean(r.get("lsoa_name")),
+                "lad": _clean(r.get("lad_name")),
+                "patients": int(r["patients"]),
+                "share": float(r["share"]),
+                "known": known,
+                "decile": int(r["decile"]) if known else None,
+                "domains": [None if _clean(r.get(c)) is None else int(r[c]) for c in DOMAIN_COLUMNS],
+            }
+        )
+    return rows

@@ -2,8 +2,6 @@
 populations. Figures come from `inequalities.workspace`; every table names its IMD edition and
 registration extract and has a CSV download."""
 
-import math
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -15,7 +13,7 @@ from inequalities import actions_leads, policy
 from inequalities import workspace as ws
 from inequalities.exports import csv_response
 from inequalities.forms_leads import TargetPopulationForm
-from inequalities.models import DOMAINS, PlusGroup, ProfileLevel, TargetPopulation
+from inequalities.models import DOMAINS, PlusGroup, TargetPopulation
 from inequalities.policy import Permission
 from inequalities.views.leads import _pcn_crumbs
 
@@ -24,26 +22,15 @@ def _pct(value):
     return None if value is None else round(100 * value, 1)
 
 
-def _load(pcn, request=None):
-    """Everything the workspace and the population form read, for the current (or asked-for) basis."""
-    params = request.GET if request is not None else {}
-    year = params.get("edition") or None
-    basis = ws.choose_basis(int(year) if year and year.isdigit() else None)
-    practices = list(pcn.current_practices().order_by("name"))
-    if basis is None:
-        return None, practices, None, None
-    registrations = ws.registrations_frame(basis.snapshot, [p.code for p in practices])
-    deprivation = ws.deprivation_frame(basis, registrations["lsoa_code"].unique())
-    return basis, practices, registrations, deprivation
-
-
-def _nan_to_none(value):
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+def _edition_year(request):
+    year = request.GET.get("edition") or ""
+    return int(year) if year.isdigit() else None
 
 
 def pcn_workspace(request, code):
     pcn = policy.get_pcn_or_404(request.user, code)
-    basis, practices, registrations, deprivation = _load(pcn, request)
+    data = ws.load_pcn(pcn, _edition_year(request))
+    basis = data.basis
     crumbs = _pcn_crumbs(request, pcn)
     if basis is None:
         return render(
@@ -51,58 +38,9 @@ def pcn_workspace(request, code):
             "inequalities/workspace/workspace.html",
             {"pcn": pcn, "basis": None, "breadcrumbs": crumbs},
         )
-    icb = pcn.sub_icb.icb
-    computed_deciles, computed_unknown = ws.decile_counts(registrations, deprivation)
-    pcn_profile = ws.profiles_for(basis, ProfileLevel.PCN, [pcn.code]).get(pcn.code)
-    if pcn_profile is not None:
-        pcn_fig = ws.ProfileFigures.from_profile(pcn.display_name, pcn_profile)
-    else:
-        pcn_fig = ws.ProfileFigures(
-            pcn.display_name,
-            computed_deciles,
-            computed_unknown,
-            ws.population_weighted_score(registrations, deprivation),
-            source="computed from the registrations below",
-        )
-    icb_profile = ws.profiles_for(basis, ProfileLevel.ICB, [icb.code]).get(icb.code)
-    england = ws.england_profile(basis)
-    columns = [pcn_fig]
-    if icb_profile:
-        columns.append(ws.ProfileFigures.from_profile(icb.display_name, icb_profile))
-    if england:
-        columns.append(ws.ProfileFigures.from_profile("England", england))
-
-    practice_profiles = ws.profiles_for(basis, ProfileLevel.PRACTICE, [p.code for p in practices])
-    practice_rows = []
-    for p in practices:
-        prof = practice_profiles.get(p.code)
-        if prof is not None:
-            fig = ws.ProfileFigures.from_profile(p.display_name, prof)
-        else:
-            regs = registrations[registrations["practice_code"] == p.code]
-            deciles, unknown = ws.decile_counts(regs, deprivation)
-            fig = ws.ProfileFigures(
-                p.display_name, deciles, unknown, ws.population_weighted_score(regs, deprivation), "computed"
-            )
-        practice_rows.append({"practice": p, "fig": fig})
-
-    lsoas = ws.lsoa_table(registrations, deprivation)
-    lsoa_rows = [
-        {
-            "code": r["lsoa_code"] or "(blank)",
-            "name": _nan_to_none(r.get("lsoa_name")),
-            "lad": _nan_to_none(r.get("lad_name")),
-            "patients": int(r["patients"]),
-            "share": r["share"],
-            "known": bool(r["known"]),
-            "decile": int(r["decile"]) if r["known"] else None,
-            "domains": [_nan_to_none(r.get(col)) for col in ws.DOMAIN_COLUMNS],
-        }
-        for r in lsoas.to_dict("records")
-    ]
-    for row in lsoa_rows:
-        row["domains"] = [int(d) if d is not None else None for d in row["domains"]]
-
+    columns, pcn_profile_matches = ws.comparison(data)
+    practice_rows = ws.practice_figures(data)
+    lsoa_rows = ws.lsoa_rows(data)
     table = request.GET.get("table")
     if request.GET.get("format") == "csv":
         return _workspace_csv(table, pcn, basis, columns, practice_rows, lsoa_rows)
@@ -139,11 +77,7 @@ def pcn_workspace(request, code):
             "unknown_total": sum(r["patients"] for r in lsoa_rows if not r["known"]),
             "domain_labels": [label for _, label in DOMAINS],
             "has_domains": basis.edition.has_domains,
-            "computed_pcn_matches": pcn_profile is None
-            or (
-                list(pcn_profile.decile_patients) == computed_deciles
-                and pcn_profile.unknown_patients == computed_unknown
-            ),
+            "computed_pcn_matches": pcn_profile_matches,
             "breadcrumbs": crumbs,
         },
     )
@@ -331,8 +265,8 @@ def target_population_detail(request, code, pk):
 def target_population_form(request, code, pk=None):
     pcn = policy.get_pcn_or_404(request.user, code, Permission.RECORD_HI_ACTIVITY)
     population = _population_or_404(pcn, pk) if pk else None
-    basis, practices, registrations, deprivation = _load(pcn)
-    footprint = set(registrations["lsoa_code"]) if registrations is not None else set()
+    pcn_data = ws.load_pcn(pcn)
+    basis, practices = pcn_data.basis, pcn_data.practices
     plus_groups = PlusGroup.objects.filter(Q(icb=None) | Q(icb=pcn.sub_icb.icb_id)).filter(
         Q(retired_at=None) | Q(pk=population.plus_group_id if population else None)
     )
@@ -356,7 +290,7 @@ def target_population_form(request, code, pk=None):
         initial=initial or {"core20_scope": TargetPopulation.Core20Scope.ALL},
         practices=practices,
         plus_groups=plus_groups,
-        footprint=footprint,
+        footprint=pcn_data.footprint,
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -371,8 +305,8 @@ def target_population_form(request, code, pk=None):
             else:
                 size = ws.core20_size(
                     basis,
-                    registrations,
-                    deprivation,
+                    pcn_data.registrations,
+                    pcn_data.deprivation,
                     practice_codes=[p.code for p in data["practices"]] if scope == "practices" else None,
                     lsoa_codes=data["lsoa_codes"] if scope == "lsoas" else None,
                 )

@@ -47,7 +47,10 @@ def test_local_wilson_agrees_with_the_shared_statistics_module(x, n):
     from dashboards.statistics import wilson_interval
 
     shared = wilson_interval(x, n)
-    assert tg._wilson(x, n) == (pytest.approx(shared.lower, abs=1e-12), pytest.approx(shared.upper, abs=1e-12))
+    assert tg._wilson(x, n) == (
+        pytest.approx(shared.lower, abs=1e-12),
+        pytest.approx(shared.upper, abs=1e-12),
+    )
 
 
 def test_quarters_follow_the_nhs_financial_year():
