@@ -310,3 +310,49 @@ def test_pcn_member_cannot_define_populations(world, areas):
             age_group="adults",
             lsoa_codes=[],
         )
+
+
+# --- Pure parts, no database ------------------------------------------------------------------------------
+
+
+def _frames():
+    import pandas as pd
+
+    regs = pd.DataFrame(
+        [("A1", "L1", 10), ("A1", "L2", 30), ("A2", "L1", 5), ("A2", "", 2), ("A2", "L9", 3)],
+        columns=["practice_code", "lsoa_code", "patients"],
+    )
+    dep = pd.DataFrame(
+        [("L1", 1, 50.0), ("L2", 6, 10.0)],
+        columns=["lsoa_code", "decile", "score"],
+    )
+    return regs, dep
+
+
+def test_decile_counts_keep_unknown_patients_apart():
+    regs, dep = _frames()
+    assert ws.decile_counts(regs, dep) == ([15, 0, 0, 0, 0, 30, 0, 0, 0, 0], 5)
+    assert ws.decile_counts(regs.iloc[0:0], dep) == ([0] * 10, 0)
+
+
+def test_population_weighted_score_uses_patients_with_a_scored_lsoa():
+    regs, dep = _frames()
+    assert ws.population_weighted_score(regs, dep) == pytest.approx((50 * 15 + 10 * 30) / 45)
+    assert ws.population_weighted_score(regs, dep.assign(score=None)) is None
+
+
+def test_lsoa_table_sums_practices_and_ranks_by_patients():
+    regs, dep = _frames()
+    table = ws.lsoa_table(regs, dep)
+    assert list(table["lsoa_code"]) == ["L2", "L1", "L9", ""]
+    assert list(table["patients"]) == [30, 15, 3, 2]
+    assert list(table["known"]) == [True, True, False, False]
+    assert table["share"].sum() == pytest.approx(1.0)
+
+
+def test_profile_figures_quintiles_and_core20_share():
+    fig = ws.ProfileFigures("X", [10, 20, 30, 40, 0, 0, 0, 0, 0, 100], unknown_patients=7)
+    assert fig.quintile_patients == [30, 70, 0, 0, 100]
+    assert (fig.core20_patients, fig.known_patients, fig.registered_patients) == (30, 200, 207)
+    assert fig.core20_share == 0.15
+    assert ws.ProfileFigures("empty", [0] * 10, 0).core20_share is None
