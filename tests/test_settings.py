@@ -24,8 +24,6 @@ def _manage(*args, **env):
     }
     clean.update({"PCN_PORTAL_IGNORE_DOTENV": "1", "DJANGO_SETTINGS_MODULE": "pcn_portal.settings", **env})
     clean.pop("PCN_PORTAL_TESTING", None)
-    # Set by the browser fixture (Playwright's event loop) for the rest of the session; not production.
-    clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
     )

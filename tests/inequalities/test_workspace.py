@@ -356,3 +356,10 @@ def test_profile_figures_quintiles_and_core20_share():
     assert (fig.core20_patients, fig.known_patients, fig.registered_patients) == (30, 200, 207)
     assert fig.core20_share == 0.15
     assert ws.ProfileFigures("empty", [0] * 10, 0).core20_share is None
+
+
+def test_population_form_errors_link_to_the_practice_checkboxes(client, world, data, areas):
+    client.force_login(world.users["hi_lead"])
+    html = _post_population(client, world, core20_scope="practices").content.decode()
+    assert '<a href="#id_practices_0">Choose at least one practice.</a>' in html
+    assert 'id="id_practices_0"' in html and 'aria-describedby="id_practices-error"' in html
