@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("plans/", include("interventions.urls")),
     path("", include("inequalities.urls")),
+    path("", include("inequalities.urls_leads")),
 ]

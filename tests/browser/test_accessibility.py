@@ -166,6 +166,74 @@ NOT_PAGES = {
 }
 
 
+# --- HI leads, Core20PLUS5, the population workspace and priority targets ----------------------
+# (tests/inequalities/test_leads_browser.py also checks these pages filled with data)
+
+
+def _target_population(w):
+    from inequalities.models import ClinicalArea, TargetPopulation
+
+    area, _ = ClinicalArea.objects.get_or_create(code="smi", defaults={"name": "SMI", "group": "adult"})
+    tp, _ = TargetPopulation.objects.get_or_create(
+        pcn=w.pcn, name="Core20 SMI", defaults={"clinical_area": area}
+    )
+    return tp
+
+
+def _plus_group(w):
+    from inequalities.models import PlusGroup
+
+    return PlusGroup.objects.get_or_create(icb=w.icb, name="Armed forces veterans")[0]
+
+
+PAGES["hi_lead"] += [
+    ("hi-lead", lambda w: reverse("hi_lead_detail", args=[w.pcn.code]), "Health inequalities lead"),
+    ("lead-activity", lambda w: reverse("lead_activity", args=[w.pcn.code]), "HI lead activity log"),
+    ("lead-activity-add", lambda w: reverse("lead_activity_add", args=[w.pcn.code]), None),
+    ("icb-lead-directory", lambda w: reverse("icb_lead_directory", args=[w.icb.code]), None),
+    ("peer-network", lambda w: reverse("peer_network"), "Peer network of HI leads"),
+    ("core20plus5", lambda w: reverse("core20plus5"), "Core20PLUS5"),
+    ("plus-list", lambda w: reverse("plus_list", args=[w.icb.code]), "PLUS groups"),
+    ("pcn-workspace", lambda w: reverse("pcn_workspace", args=[w.pcn.code]), "Who our patients are"),
+    ("target-populations", lambda w: reverse("target_population_list", args=[w.pcn.code]), None),
+    ("target-population-add", lambda w: reverse("target_population_add", args=[w.pcn.code]), None),
+    (
+        "target-population",
+        lambda w: reverse("target_population_detail", args=[w.pcn.code, _target_population(w).pk]),
+        None,
+    ),
+    (
+        "target-population-edit",
+        lambda w: reverse("target_population_edit", args=[w.pcn.code, _target_population(w).pk]),
+        None,
+    ),
+    ("priority-targets", lambda w: reverse("priority_targets_pcn", args=[w.pcn.code]), "Priority targets"),
+    ("priority-targets-enter", lambda w: reverse("priority_targets_enter", args=[w.pcn.code]), None),
+    ("priority-targets-upload", lambda w: reverse("priority_targets_upload", args=[w.pcn.code]), None),
+]
+PAGES["clinical_director"] += [
+    ("hi-lead-nominate", lambda w: reverse("hi_lead_nominate", args=[w.pcn.code]), None),
+]
+PAGES["icb_analyst"] += [
+    (
+        "icb-lead-compliance",
+        lambda w: reverse("icb_lead_compliance", args=[w.icb.code]),
+        "HI lead nominations",
+    ),
+    ("icb-lead-activity", lambda w: reverse("icb_lead_activity", args=[w.icb.code]), None),
+    ("plus-group-add", lambda w: reverse("plus_group_add", args=[w.icb.code]), "Add a PLUS group"),
+    ("plus-group-edit", lambda w: reverse("plus_group_edit", args=[w.icb.code, _plus_group(w).pk]), None),
+    ("priority-targets-icb", lambda w: reverse("priority_targets_icb", args=[w.icb.code]), None),
+]
+NOT_PAGES.update(
+    {
+        "hi_lead_end": "POST only, redirects",
+        "plus_group_retire": "POST only, redirects",
+        "priority_targets_template": "a CSV download",
+    }
+)
+
+
 def _url_names(resolver):
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
