@@ -13,6 +13,8 @@ def portal(request):
         ("My organisations", reverse("home")),
         ("England", reverse("national")),
     ]
+    if policy.has_permission(user, Permission.DECIDE_PLAN):
+        items.append(("Plans awaiting decision", reverse("interventions:queue")))
     if policy.has_permission(user, Permission.VIEW_AUDIT):
         items.append(("Audit trail", reverse("audit")))
     return {"nav_items": [{"text": t, "href": h} for t, h in items]}

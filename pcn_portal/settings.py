@@ -229,6 +229,8 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "PCN HI Portal: "
+# Absolute links in notification emails, e.g. https://hi-portal.example.nhs.uk (relative if unset).
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", "")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "PCN HI Portal <no-reply@pcn-portal.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
