@@ -26,6 +26,7 @@ class ImdEdition(models.Model):
     lsoa_count = models.PositiveIntegerField(default=0)
     has_scores = models.BooleanField(default=False)
     has_domains = models.BooleanField(default=False)
+    layout = models.CharField(max_length=100, blank=True, default="")
     source_name = models.CharField(max_length=255, blank=True, default="")
     sha256 = models.CharField(max_length=64, blank=True, default="")
     imported_at = models.DateTimeField(null=True, blank=True)
@@ -109,6 +110,7 @@ class RegistrationSnapshot(models.Model):
     extract_date = models.DateField(unique=True)
     publication = models.CharField(max_length=64, blank=True, default="")
     geography = models.CharField(max_length=8, choices=Geography.choices)
+    layout = models.CharField(max_length=100, blank=True, default="")
     source_name = models.CharField(max_length=255, blank=True, default="")
     sha256 = models.CharField(max_length=64, blank=True, default="")
     row_count = models.PositiveIntegerField(default=0)
@@ -125,8 +127,13 @@ class RegistrationSnapshot(models.Model):
 
 
 class Registration(models.Model):
+    # No separate index: the unique constraint below leads with snapshot_id. One index less to
+    # maintain while COPY loads ~1.2 M rows.
     snapshot = models.ForeignKey(
-        RegistrationSnapshot, on_delete=models.CASCADE, related_name="registrations"
+        RegistrationSnapshot,
+        on_delete=models.CASCADE,
+        related_name="registrations",
+        db_index=False,
     )
     practice_code = models.CharField(max_length=12)
     # Empty for a blank LSOA in the source; pseudo codes (NO2011, CLOSED...) are kept as given.
