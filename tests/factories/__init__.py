@@ -20,6 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}@example.nhs.uk")
     email = factory.LazyAttribute(lambda o: o.username)
@@ -83,6 +84,7 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Practice
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"P{80000 + n:05d}")
     name = factory.Sequence(lambda n: f"TEST {n} MEDICAL CENTRE")
