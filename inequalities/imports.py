@@ -139,12 +139,14 @@ def _refuse_too_big(run, size, by):
 
 
 @transaction.atomic
-def start_import(*, kind, path=None, uploaded_file=None, by, trigger):
+def start_import(*, kind, path=None, uploaded_file=None, by, trigger, enqueue=True):
     """Record an import of `kind` from a file (a server `path` or an `uploaded_file`) and queue it.
 
     `by` is the person starting it (checked against the access policy) or None for the system
     (management commands, the schedule). Returns the `ImportRun`; a file over
     `settings.IMPORT_MAX_BYTES` gives a run that is already FAILED with a file-level reason.
+    With `enqueue=False` the run is left QUEUED for the caller to `execute_run` itself (a
+    management command running in the foreground).
     """
     if by is not None and not policy.has_permission(by, Permission.RUN_IMPORTS):
         raise PermissionError("You may not run data imports.")
@@ -195,10 +197,11 @@ def start_import(*, kind, path=None, uploaded_file=None, by, trigger):
     run.save(update_fields=["source_path", "size_bytes", "sha256"])
     audit.record(action="import.queued", by=by, obj=run, after=_run_summary(run))
 
-    from inequalities.tasks import run_import
+    if enqueue:
+        from inequalities.tasks import run_import
 
-    run_id = run.pk
-    transaction.on_commit(lambda: run_import.delay(run_id))
+        run_id = run.pk
+        transaction.on_commit(lambda: run_import.delay(run_id))
     return run
 
 
@@ -274,8 +277,11 @@ def _finish(run_id, *, status, message, action, extra_audit=None, **fields):
     return run
 
 
-def execute_run(run_id):
-    """The body of the `run_import` task. Returns the run's final status."""
+def execute_run(run_id, *, recompute_inline=False):
+    """The body of the `run_import` task. Returns the run's final status.
+
+    After a successful write the deprivation profiles are recomputed by a follow-on task, or in
+    this process with `recompute_inline` (a management command in the foreground)."""
     started = ImportRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
         status=Status.RUNNING,
         started_at=timezone.now(),
@@ -376,7 +382,10 @@ def execute_run(run_id):
 
     from inequalities.tasks import recompute_profiles_task
 
-    transaction.on_commit(recompute_profiles_task.delay)
+    if recompute_inline:
+        recompute_profiles_task()
+    else:
+        transaction.on_commit(recompute_profiles_task.delay)
     return Status.SUCCEEDED
 
 
