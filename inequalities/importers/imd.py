@@ -119,7 +119,7 @@ def _layouts():
         )
     out.append(
         Layout(
-            name="IoD2025 scores (imd2025_england_lsoa21 file; not a published layout)",
+            name="IoD2025 scores file (not a published layout)",
             columns={
                 "lsoa": "lsoa21_code",
                 "score": "IMD_score",
