@@ -63,8 +63,8 @@ def test_imports_rejected_upload_shows_errors_by_line_and_column(
     page = client.get(response["Location"])
     html = page.content.decode()
     assert "This file was not imported" in html
-    assert "2 problems found" in html
-    assert "The data already loaded is unchanged." in html
+    assert "Rejected with 2 problems; nothing was changed." in html
+    assert "The data loaded before is still in place." in html
     assert "&#x27;E0101195X&#x27; is not an LSOA 2011 code (E01/W01 and 6 digits)" in html
     assert '<td class="nhsuk-table__cell">CHGIND</td>' in html
     run = ImportRun.objects.get()
@@ -253,3 +253,21 @@ def test_imports_nav_item_for_analysts(client, world):
 def test_imports_unknown_run_is_404(client, world):
     client.force_login(world.users["icb_analyst"])
     assert client.get(reverse("imports:detail", args=[999999])).status_code == 404
+
+
+def test_imports_detail_says_when_only_the_first_100_problems_are_kept(client, world):
+    client.force_login(world.users["icb_analyst"])
+    errors = [f"big.csv:{line}: NUMBER_OF_PATIENTS: 'x' is not a whole number" for line in range(2, 102)]
+    run = ImportRun.objects.create(
+        kind="registrations",
+        source_name="big.csv",
+        status=Status.FAILED,
+        errors=errors,
+        error_count=250,
+        progress_message="Rejected with 250 problems; nothing was changed.",
+    )
+
+    html = client.get(reverse("imports:detail", args=[run.pk])).content.decode()
+
+    assert "The first 100 of 250 problems are listed below." in html
+    assert html.count("is not a whole number</td>") == 100
