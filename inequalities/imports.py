@@ -245,11 +245,12 @@ def _hold_for_tests():
         time.sleep(seconds)
 
 
-def _lock_kind(kind):
-    """Serialise writers of one kind across workers (PostgreSQL); SQLite serialises writes anyway."""
+def advisory_lock(name):
+    """Inside a transaction, wait for and hold a named lock until it ends, so that writers of one
+    kind never interleave across workers (PostgreSQL). SQLite serialises all writes anyway."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"import:{kind}"])
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"pcn_portal:{name}"])
 
 
 def _finish(run_id, *, status, message, action, extra_audit=None, **fields):
@@ -329,7 +330,7 @@ def execute_run(run_id, *, recompute_inline=False):
             run = ImportRun.objects.select_for_update().get(pk=run_id)
             if run.status != Status.RUNNING:
                 raise RunAbandoned(run_id)
-            _lock_kind(run.kind)
+            advisory_lock(f"import:{run.kind}")
             summary = importer.write(parsed, run=run)
             _hold_for_tests()
             now = timezone.now()
@@ -383,9 +384,9 @@ def execute_run(run_id, *, recompute_inline=False):
     from inequalities.tasks import recompute_profiles_task
 
     if recompute_inline:
-        recompute_profiles_task()
+        recompute_profiles_task(run_id)
     else:
-        transaction.on_commit(recompute_profiles_task.delay)
+        transaction.on_commit(lambda: recompute_profiles_task.delay(run_id))
     return Status.SUCCEEDED
 
 

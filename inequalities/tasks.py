@@ -22,12 +22,36 @@ def run_import(run_id):
 
 
 @shared_task(name="inequalities.recompute_profiles")
-def recompute_profiles_task():
-    """Recompute every deprivation profile from the current IMD editions and registrations."""
+def recompute_profiles_task(run_id=None):
+    """Recompute deprivation profiles after an import: only those of the IMD edition or the
+    registration snapshot the run loaded when its summary names one, otherwise all of them."""
+    from django.db import transaction
+
+    from inequalities.imports import advisory_lock
+    from inequalities.models import ImdEdition, ImportRun, RegistrationSnapshot
     from inequalities.profiles import recompute_profiles
 
-    count = recompute_profiles()
-    audit.record(action="profiles.recomputed", label=f"{count} profiles", after={"profiles": count})
+    scope, label = {}, "all"
+    run = ImportRun.objects.filter(pk=run_id).first() if run_id else None
+    if run is not None:
+        summary = run.summary or {}
+        if run.kind == ImportRun.Kind.REGISTRATIONS and summary.get("snapshot_id"):
+            snapshot = RegistrationSnapshot.objects.filter(pk=summary["snapshot_id"]).first()
+            if snapshot is not None:
+                scope, label = {"snapshot": snapshot}, str(snapshot)
+        elif run.kind == ImportRun.Kind.IMD and summary.get("edition"):
+            edition = ImdEdition.objects.filter(year=summary["edition"]).first()
+            if edition is not None:
+                scope, label = {"edition": edition}, str(edition)
+    with transaction.atomic():
+        advisory_lock("profiles")  # one recompute at a time: each replaces whole profile sets
+        count = recompute_profiles(**scope)
+        audit.record(
+            action="profiles.recomputed",
+            obj=run,
+            label=f"{count} profiles ({label})",
+            after={"profiles": count, "scope": label, "import_run": run_id},
+        )
     return count
 
 

@@ -12,6 +12,18 @@ from inequalities.models import AuditEvent, ImportRun, LsoaLookup
 DATA = Path(__file__).resolve().parent.parent / "data" / "jobs"
 
 
+@pytest.fixture(autouse=True)
+def eager_tasks():
+    """These tests run the job in this process (the embedded default), even on the second CI pass
+    where REDIS_URL is set; tests/inequalities/test_import_worker.py covers the real worker."""
+    from pcn_portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 def run_command(*args):
     out, err = io.StringIO(), io.StringIO()
     call_command(*args, stdout=out, stderr=err)

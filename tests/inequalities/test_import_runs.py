@@ -16,8 +16,21 @@ from inequalities import imports
 from inequalities.imports import execute_run, mark_stale_runs, scan_drop_folder, start_import
 from inequalities.models import AuditEvent, ImportRun, LsoaLookup
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "jobs"
+ROOT = Path(__file__).resolve().parent.parent.parent
+DATA = ROOT / "tests" / "data" / "jobs"
 Status = ImportRun.Status
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks():
+    """These tests run the job in this process (the embedded default), even on the second CI pass
+    where REDIS_URL is set; tests/inequalities/test_import_worker.py covers the real worker."""
+    from pcn_portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture
@@ -39,9 +52,9 @@ def pairs_in(name):
     return {(c[0], c[2], c[4]) for c in (line.split(",") for line in lines)}
 
 
-def run_upload(name, by, capture):
+def run_upload(name, by, capture, kind="lsoa_lookup"):
     with capture(execute=True):
-        run = start_import(kind="lsoa_lookup", uploaded_file=upload(name), by=by, trigger="upload")
+        run = start_import(kind=kind, uploaded_file=upload(name), by=by, trigger="upload")
         queued = ImportRun.objects.get(pk=run.pk)
         assert queued.status == Status.QUEUED  # nothing runs before the run is committed
     run.refresh_from_db()
@@ -330,6 +343,7 @@ def test_import_runs_write_an_audit_event_for_each_outcome(world, media, django_
     assert set(events) == {
         ("import.queued", str(good.pk)),
         ("import.succeeded", str(good.pk)),
+        ("profiles.recomputed", str(good.pk)),  # the follow-on task, for the successful run only
         ("import.queued", str(same.pk)),
         ("import.unchanged", str(same.pk)),
         ("import.queued", str(bad.pk)),
@@ -341,3 +355,39 @@ def test_import_runs_write_an_audit_event_for_each_outcome(world, media, django_
     assert events[("import.succeeded", str(good.pk))].after["rows_accepted"] == 4
     assert events[("import.unchanged", str(same.pk))].after["same_as_run"] == good.pk
     assert events[("import.rejected", str(bad.pk))].after["error_count"] == 2
+
+
+def test_registrations_run_recomputes_the_profiles_of_its_snapshot(
+    world, media, django_capture_on_commit_callbacks
+):
+    """The real chain on real data: IoD2019 File 1 by command, then a registrations upload; the
+    follow-on task recomputes the profiles of the snapshot the run loaded."""
+    from inequalities.models import DeprivationProfile, RegistrationSnapshot
+
+    imd = ROOT / "data" / "open" / "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"
+    with django_capture_on_commit_callbacks(execute=True):
+        imd_run = start_import(kind="imd", path=imd, by=None, trigger="command")
+    imd_run.refresh_from_db()
+    assert imd_run.status == Status.SUCCEEDED, imd_run.errors
+    assert imd_run.rows_accepted == 32844
+
+    run = run_upload(
+        "registrations_small.csv",
+        world.users["icb_analyst"],
+        django_capture_on_commit_callbacks,
+        kind="registrations",
+    )
+
+    assert run.status == Status.SUCCEEDED, run.errors
+    snapshot = RegistrationSnapshot.objects.get()
+    assert run.summary["snapshot_id"] == snapshot.pk
+    assert run.summary["unknown_lsoa_patients"] == 5
+    assert any("A81001" in w for w in run.warnings)  # a practice the organisations do not know
+    profile = DeprivationProfile.objects.get(level="practice", code="A81001", snapshot=snapshot)
+    assert profile.registered_patients == 155
+    assert profile.unknown_patients == 5
+    assert profile.core20_patients == 100
+    assert profile.decile_patients == [100, 0, 0, 0, 0, 0, 0, 0, 50, 0]
+    event = AuditEvent.objects.filter(action="profiles.recomputed").latest("at")
+    assert event.after["import_run"] == run.pk
+    assert event.after["scope"] == str(snapshot)

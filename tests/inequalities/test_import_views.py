@@ -16,6 +16,18 @@ Status = ImportRun.Status
 
 
 @pytest.fixture(autouse=True)
+def eager_tasks():
+    """These tests run the job in this process (the embedded default), even on the second CI pass
+    where REDIS_URL is set; tests/inequalities/test_import_worker.py covers the real worker."""
+    from pcn_portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
