@@ -13,8 +13,10 @@ management commands and the drop-folder schedule.
   A run marked stale cannot later commit: the write transaction re-reads the run under a row lock
   and gives up if it is no longer RUNNING.
 
-Idempotence: a file whose sha256 matches an earlier SUCCEEDED run of the same kind is not parsed
-or written again; the run ends UNCHANGED and says which run loaded that file.
+Idempotence: a file whose sha256 matches the latest SUCCEEDED run of the same kind is not parsed
+or written again; the run ends UNCHANGED and says which run loaded that file. (Checked before
+parsing, and again under a per-kind lock just before writing, so two uploads of one file at once
+write once.)
 """
 
 import hashlib
@@ -278,6 +280,42 @@ def _finish(run_id, *, status, message, action, extra_audit=None, **fields):
     return run
 
 
+class _AlreadyLoaded(Exception):
+    def __init__(self, previous):
+        super().__init__(previous.pk)
+        self.previous = previous
+
+
+def _same_file_as_last_success(run):
+    """The latest SUCCEEDED run of this kind, if it loaded this very file (same sha256).
+
+    Only the latest counts: after A then B, importing A again is a real change back to A."""
+    latest = (
+        ImportRun.objects.filter(kind=run.kind, status=Status.SUCCEEDED)
+        .exclude(pk=run.pk)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    if run.sha256 and latest is not None and latest.sha256 == run.sha256:
+        return latest
+    return None
+
+
+def _finish_unchanged(run_id, previous):
+    when = timezone.localtime(previous.finished_at).strftime("%d %b %Y %H:%M")
+    return _finish(
+        run_id,
+        status=Status.UNCHANGED,
+        message=(
+            f"Same file as the last successful import of this data, run {previous.pk} "
+            f"({previous.source_name}, {when}); nothing changed."
+        ),
+        action="import.unchanged",
+        summary={"same_as_run": previous.pk},
+        extra_audit={"same_as_run": previous.pk},
+    ).status
+
+
 def execute_run(run_id, *, recompute_inline=False):
     """The body of the `run_import` task. Returns the run's final status.
 
@@ -298,25 +336,9 @@ def execute_run(run_id, *, recompute_inline=False):
 
     ImportRejected = _rejected_class()
     try:
-        previous = (
-            ImportRun.objects.filter(kind=run.kind, sha256=run.sha256, status=Status.SUCCEEDED)
-            .exclude(pk=run.pk)
-            .order_by("-finished_at", "-pk")
-            .first()
-        )
-        if run.sha256 and previous is not None:
-            when = timezone.localtime(previous.finished_at).strftime("%d %b %Y %H:%M")
-            return _finish(
-                run_id,
-                status=Status.UNCHANGED,
-                message=(
-                    f"Same file as import run {previous.pk} ({previous.source_name}, {when}); "
-                    "nothing changed."
-                ),
-                action="import.unchanged",
-                summary={"same_as_run": previous.pk},
-                extra_audit={"same_as_run": previous.pk},
-            ).status
+        previous = _same_file_as_last_success(run)
+        if previous is not None:
+            return _finish_unchanged(run_id, previous)
 
         importer = _importers()[run.kind]
         parsed = importer.parse(
@@ -331,6 +353,10 @@ def execute_run(run_id, *, recompute_inline=False):
             if run.status != Status.RUNNING:
                 raise RunAbandoned(run_id)
             advisory_lock(f"import:{run.kind}")
+            # Checked again under the lock: the same file may have been loaded meanwhile.
+            previous = _same_file_as_last_success(run)
+            if previous is not None:
+                raise _AlreadyLoaded(previous)
             summary = importer.write(parsed, run=run)
             _hold_for_tests()
             now = timezone.now()
@@ -350,6 +376,8 @@ def execute_run(run_id, *, recompute_inline=False):
             run.finished_at = run.heartbeat_at = now
             run.save()
             audit.record(action="import.succeeded", by=None, obj=run, after=_run_summary(run))
+    except _AlreadyLoaded as exc:
+        return _finish_unchanged(run_id, exc.previous)
     except RunAbandoned:
         run = ImportRun.objects.get(pk=run_id)
         logger.warning("import run %s abandoned: it is %s", run_id, run.status)
@@ -405,8 +433,10 @@ def mark_stale_runs():
     marked = 0
     for run_id in stale_ids:
         with transaction.atomic():
-            run = ImportRun.objects.select_for_update().get(pk=run_id)
-            if run.status != Status.RUNNING or run.heartbeat_at >= cutoff:
+            # A run whose write transaction is still open holds its row lock: its worker is alive
+            # (or PostgreSQL has not yet noticed it died). Skip it; the next check will see.
+            run = ImportRun.objects.select_for_update(skip_locked=True).filter(pk=run_id).first()
+            if run is None or run.status != Status.RUNNING or run.heartbeat_at >= cutoff:
                 continue
             before = _run_summary(run) | {"heartbeat_at": run.heartbeat_at.isoformat()}
             now = timezone.now()

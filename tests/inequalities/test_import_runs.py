@@ -93,7 +93,7 @@ def test_import_run_same_file_twice_is_unchanged_and_writes_nothing(
 
     assert second.status == Status.UNCHANGED
     assert second.summary == {"same_as_run": first.pk}
-    assert f"Same file as import run {first.pk}" in second.progress_message
+    assert f"run {first.pk} (lookup_a.csv, " in second.progress_message
     assert "nothing changed" in second.progress_message
     assert second.rows_accepted == 0
     # Not even rewritten: the same rows with the same primary keys.
@@ -108,6 +108,19 @@ def test_import_run_different_file_replaces_previous(world, media, django_captur
 
     assert run.status == Status.SUCCEEDED
     assert lookup_pairs() == pairs_in("lookup_b.csv")
+
+
+def test_import_run_going_back_to_an_earlier_file_is_a_change(
+    world, media, django_capture_on_commit_callbacks
+):
+    analyst = world.users["icb_analyst"]
+    run_upload("lookup_a.csv", analyst, django_capture_on_commit_callbacks)
+    run_upload("lookup_b.csv", analyst, django_capture_on_commit_callbacks)
+
+    back = run_upload("lookup_a.csv", analyst, django_capture_on_commit_callbacks)
+
+    assert back.status == Status.SUCCEEDED
+    assert lookup_pairs() == pairs_in("lookup_a.csv")
 
 
 def test_import_run_rejected_file_fails_keeps_errors_and_changes_nothing(

@@ -157,6 +157,11 @@ def test_worker_killed_mid_import_keeps_previous_data_and_run_is_marked_failed(
         assert lookup_pairs() == pairs_in("lookup_a.csv")
         mid = ImportRun.objects.get(pk=run.pk)
         assert mid.status == Status.RUNNING and mid.progress == imports.PARSE_SHARE
+        # A live write is never marked stale, however old its heartbeat: its run row is locked,
+        # and the check skips it rather than waiting.
+        settings.IMPORT_STALE_AFTER_SECONDS = 0
+        assert mark_stale_runs() == 0
+        assert ImportRun.objects.get(pk=run.pk).status == Status.RUNNING
 
         for victim in [worker.pid, *descendants(worker.pid)]:
             os.kill(victim, signal.SIGKILL)
