@@ -404,3 +404,29 @@ def test_registrations_run_recomputes_the_profiles_of_its_snapshot(
     event = AuditEvent.objects.filter(action="profiles.recomputed").latest("at")
     assert event.after["import_run"] == run.pk
     assert event.after["scope"] == str(snapshot)
+
+
+def test_beat_schedule_runs_the_drop_folder_scan_and_the_stale_check():
+    from pcn_portal.celery import app
+
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert schedule == {"inequalities.scan_drop_folder": 300.0, "inequalities.mark_stale_runs": 60.0}
+    app.loader.import_default_modules()
+    assert set(schedule) <= set(app.tasks)
+
+
+def test_scheduled_tasks_run_through_celery(db, settings, tmp_path):
+    from inequalities import tasks
+
+    settings.IMPORT_DROP_DIR = tmp_path / "incoming"
+    settings.IMPORT_STALE_AFTER_SECONDS = 60
+    stale = ImportRun.objects.create(
+        kind="imd",
+        source_name="old.csv",
+        status=Status.RUNNING,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    assert tasks.mark_stale_runs_task.delay().get() == 1
+    assert tasks.scan_drop_folder.delay().get() == []
+    stale.refresh_from_db()
+    assert stale.status == Status.FAILED
