@@ -144,3 +144,38 @@ def test_import_progress_bar_follows_a_running_import(page, live_server, world, 
     assert page.locator("progress").count() == 0
     assert "Imported 1,000,000 rows." in page.locator("#import-outcome").inner_text()
     page.screenshot(path=screenshot_dir / "imports-5-finished.png", full_page=True)
+
+
+def test_import_run_page_without_javascript_refreshes_itself(
+    chromium_browser, live_server, world, screenshot_dir
+):
+    run = ImportRun.objects.create(
+        kind="imd",
+        source_name="File_1.csv",
+        status=ImportRun.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+        progress=30,
+        progress_message="Checking deciles",
+    )
+    context = chromium_browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, "analyst@example.nhs.uk")
+        page.goto(f"/imports/{run.pk}/")
+        assert page.locator("progress#import-progress").get_attribute("value") == "30"
+        assert page.get_by_role("link", name="Refresh the page").is_visible()
+
+        imports._set_progress(run.pk, 100, "Done")
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.FAILED,
+            errors=["File_1.csv: the file has a header but no data rows"],
+            error_count=1,
+            progress_message="Rejected with 1 problem; nothing was changed.",
+            finished_at=timezone.now(),
+        )
+        # The <noscript> meta refresh (every 5 s) brings the outcome in.
+        page.locator("#import-outcome").wait_for(timeout=12000)
+        assert "the file has a header but no data rows" in page.locator("#errors ~ table").inner_text()
+        page.screenshot(path=screenshot_dir / "imports-6-no-js-finished.png", full_page=True)
+    finally:
+        context.close()
