@@ -409,7 +409,8 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
     fields = sorted(positions, key=positions.get)
     header_text = {f: " ".join(headers[positions[f]].split()) for f in fields}
     categorical = layout.categorical
-    dtypes = {positions[f]: ("category" if f in categorical else str) for f in fields}
+    dtypes = dict.fromkeys(range(len(headers)), str)
+    dtypes.update({positions[f]: "category" for f in fields if f in categorical})
     progress(5, "Parsing")
     try:
         frame = pd.read_csv(
@@ -417,7 +418,8 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
             header=None,
             skiprows=header_lines,
             names=list(range(len(headers))),
-            usecols=[positions[f] for f in fields],
+            # No `usecols`: with it pandas silently drops the extra fields of a too-long row.
+            index_col=False,
             dtype=dtypes,
             encoding=encoding,
             keep_default_na=False,
@@ -438,8 +440,8 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
     except UnicodeDecodeError as exc:  # pragma: no cover - latin-1 decodes any byte
         _reject(file, f"cannot decode the file ({exc})")
     by_position = {positions[f]: f for f in fields}
+    frame = frame[[positions[f] for f in fields]]
     frame.columns = [by_position[c] for c in frame.columns]
-    frame = frame[fields]
     # Physical line numbers: one record per line unless a quoted field holds a line break.
     n_lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
     if len(frame) == n_lines - header_lines:

@@ -22,10 +22,13 @@ def load_frame(model, frame: pd.DataFrame, columns: list[str]):
     table = model._meta.db_table
     if connection.vendor == "postgresql":
         buf = io.StringIO()
-        frame[columns].to_csv(buf, index=False, header=False, na_rep="")
+        # NULL is \N so that an empty string stays an empty string (a blank LSOA is '' not NULL).
+        frame[columns].to_csv(buf, index=False, header=False, na_rep="\\N")
         buf.seek(0)
         qn = connection.ops.quote_name
-        sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH (FORMAT csv)"
+        sql = (
+            f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+        )
         with connection.cursor() as cursor:
             cursor.cursor.copy_expert(sql, buf)
         return len(frame)
