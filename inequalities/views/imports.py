@@ -91,7 +91,12 @@ def index(request):
     return render(
         request,
         "inequalities/imports/index.html",
-        {"form": form, "page": page, "breadcrumbs": [("Home", reverse("home"))]},
+        {
+            "form": form,
+            "page": page,
+            "current": current_data(),
+            "breadcrumbs": [("Home", reverse("home"))],
+        },
     )
 
 
@@ -108,8 +113,32 @@ def split_error(run, message):
     return {"file": run.source_name, "line": None, "column": None, "problem": message}
 
 
+def _display(value):
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_display(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_display(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
 def _summary_items(run):
-    return [(str(key).replace("_", " ").capitalize(), value) for key, value in run.summary.items()]
+    return [(str(key).replace("_", " ").capitalize(), _display(value)) for key, value in run.summary.items()]
+
+
+def current_data():
+    """The latest successful import of each kind: what the portal's figures are built on."""
+    latest = []
+    for kind in ImportRun.Kind:
+        run = (
+            ImportRun.objects.filter(kind=kind, status=ImportRun.Status.SUCCEEDED)
+            .select_related("created_by")
+            .order_by("-finished_at", "-pk")
+            .first()
+        )
+        latest.append((kind, run))
+    return latest
 
 
 def detail(request, run_id):
