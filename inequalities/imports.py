@@ -333,7 +333,10 @@ def execute_run(run_id, *, recompute_inline=False):
         progress=0,
         progress_message="Started.",
     )
-    run = ImportRun.objects.get(pk=run_id)
+    run = ImportRun.objects.filter(pk=run_id).first()
+    if run is None:
+        logger.warning("import run %s no longer exists; skipping", run_id)
+        return None
     if not started:
         # Delivered twice (acks_late after a lost worker) or already closed: nothing to do.
         logger.info("import run %s is %s, not queued; skipping", run_id, run.status)

@@ -458,3 +458,7 @@ def test_progress_writes_each_new_step_but_throttles_repeats(db):
         (30, "Validating"),
         (45, "Checking practices"),
     ]
+
+
+def test_execute_run_of_a_deleted_run_does_nothing(db):
+    assert execute_run(123456) is None
