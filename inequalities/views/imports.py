@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from inequalities import imports, policy
 from inequalities.exports import csv_response
 from inequalities.import_forms import ImportUploadForm
-from inequalities.models import ImportRun
+from inequalities.models import AuditEvent, ImportRun
 from inequalities.policy import Permission
 
 _ERROR_PARTS = re.compile(r"^(?P<file>[^:]*):(?P<line>\d+): (?P<column>[^:]*): (?P<problem>.*)$", re.S)
@@ -143,6 +143,16 @@ def current_data():
 
 def detail(request, run_id):
     run = _run_or_404(request, run_id)
+    # The follow-on recompute leaves an audit event on the run (inequalities.tasks).
+    recomputed = (
+        AuditEvent.objects.filter(
+            action="profiles.recomputed", object_type=ImportRun._meta.label, object_id=str(run.pk)
+        )
+        .order_by("-at")
+        .first()
+        if run.status == ImportRun.Status.SUCCEEDED
+        else None
+    )
     return render(
         request,
         "inequalities/imports/detail.html",
@@ -150,6 +160,7 @@ def detail(request, run_id):
             "run": run,
             "errors": [split_error(run, e) for e in run.errors],
             "summary_items": _summary_items(run),
+            "recomputed": recomputed,
             "stale_after_minutes": settings.IMPORT_STALE_AFTER_SECONDS // 60,
             "breadcrumbs": _crumbs(),
         },

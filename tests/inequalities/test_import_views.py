@@ -59,6 +59,7 @@ def test_imports_upload_creates_a_run_and_shows_its_outcome(
     html = page.content.decode()
     assert "nhsuk-tag--green" in html and "Succeeded" in html
     assert "Imported 4 rows." in html
+    assert "Deprivation profiles recalculated" in html and "(0 profiles)" in html
     assert "4 read, 4 accepted, 0 rejected" in html
     assert run.sha256 in html
     assert "<progress" not in html  # finished: no progress bar, no polling script
@@ -307,3 +308,12 @@ def test_imports_detail_says_when_only_the_first_100_problems_are_kept(client, w
 
     assert "The first 100 of 250 problems are listed below." in html
     assert html.count("is not a whole number</td>") == 100
+
+
+def test_imports_detail_says_profiles_are_still_being_recalculated(client, world):
+    client.force_login(world.users["icb_analyst"])
+    run = ImportRun.objects.create(
+        kind="registrations", source_name="r.csv", status=Status.SUCCEEDED, progress=100
+    )
+    html = client.get(reverse("imports:detail", args=[run.pk])).content.decode()
+    assert "Deprivation profiles are being recalculated" in html
