@@ -340,13 +340,15 @@ def _from_zip(raw, name, pattern, limit):
     return f"{name}/{member.filename}", data, kind
 
 
-def _decode_head(raw: bytes) -> tuple[str, str]:
-    """Pick the encoding: UTF-8 (BOM stripped) or, failing that, Latin-1."""
+def _decode_head(head: bytes) -> str:
+    """The encoding judged from the first 64 KB: UTF-8 (BOM already stripped) or Latin-1. The
+    full read falls back to Latin-1 too if a later byte is not UTF-8 (see `read_table`)."""
     try:
-        raw.decode("utf-8")
-        return "utf-8", "utf-8"
-    except UnicodeDecodeError:
-        return "latin-1", "latin-1"
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the 64 KB boundary is still UTF-8.
+        return "utf-8" if exc.start >= len(head) - 3 else "latin-1"
 
 
 def _match_layout(file, headers: list[str], layouts) -> tuple[Layout, dict]:
@@ -394,9 +396,9 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
         return _read_xlsx(file, raw, layouts)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if not raw.strip():
+    if not raw[:4096].strip() and not raw.strip():
         _reject(file, "the file is empty")
-    encoding, _ = _decode_head(raw)
+    encoding = _decode_head(raw[: 1 << 16])
     # The header record (it may span lines when a quoted header holds a line break).
     head_text = raw[: 1 << 16].decode(encoding, errors="replace")
     reader = csv.reader(io.StringIO(head_text, newline=""))
@@ -412,23 +414,26 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
     dtypes = dict.fromkeys(range(len(headers)), str)
     dtypes.update({positions[f]: "category" for f in fields if f in categorical})
     progress(5, "Parsing")
+    options = {
+        "header": None,
+        "skiprows": header_lines,
+        "names": list(range(len(headers))),
+        # No `usecols`: with it pandas silently drops the extra fields of a too-long row.
+        "index_col": False,
+        "dtype": dtypes,
+        "keep_default_na": False,
+        "na_values": [],
+        "skip_blank_lines": False,
+        "on_bad_lines": "error",
+        "engine": "c",
+        "low_memory": False,
+    }
     try:
-        frame = pd.read_csv(
-            io.BytesIO(raw),
-            header=None,
-            skiprows=header_lines,
-            names=list(range(len(headers))),
-            # No `usecols`: with it pandas silently drops the extra fields of a too-long row.
-            index_col=False,
-            dtype=dtypes,
-            encoding=encoding,
-            keep_default_na=False,
-            na_values=[],
-            skip_blank_lines=False,
-            on_bad_lines="error",
-            engine="c",
-            low_memory=False,
-        )
+        try:
+            frame = pd.read_csv(io.BytesIO(raw), encoding=encoding, **options)
+        except UnicodeDecodeError:
+            encoding = "latin-1"  # not UTF-8 after all: Latin-1 decodes any byte
+            frame = pd.read_csv(io.BytesIO(raw), encoding=encoding, **options)
     except pd.errors.ParserError as exc:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if match:
@@ -437,8 +442,6 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
                 [f"{file}:{line}: (row): {saw} fields where the header has {expected}"], 1
             ) from None
         _reject(file, f"cannot parse the file as CSV ({exc})")
-    except UnicodeDecodeError as exc:  # pragma: no cover - latin-1 decodes any byte
-        _reject(file, f"cannot decode the file ({exc})")
     by_position = {positions[f]: f for f in fields}
     frame = frame[[positions[f] for f in fields]]
     frame.columns = [by_position[c] for c in frame.columns]
@@ -563,20 +566,26 @@ ONS_REGION = re.compile(r"E40\d{6}")
 def stripped(series: pd.Series) -> pd.Series:
     """Strip white space; categoricals stay categoricals (only their categories are touched)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = pd.Index([str(c).strip() for c in series.cat.categories])
-        if cats.has_duplicates:
+        cats = series.cat.categories
+        clean = cats.astype(str).str.strip()
+        if (clean == cats).all():
+            return series
+        if clean.has_duplicates:
             return series.astype(str).str.strip().astype("category")
-        return series.cat.rename_categories(cats)
+        return series.cat.rename_categories(clean)
     return series.fillna("").astype(str).str.strip()
 
 
 def mismatch(series: pd.Series, pattern: re.Pattern, *, allow_blank=False) -> np.ndarray:
     """Rows whose value does not fully match `pattern` (evaluated once per distinct value)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = series.cat.categories
-        bad = [c for c in cats if not (pattern.fullmatch(str(c)) or (allow_blank and str(c) == ""))]
-        out = series.isin(bad).to_numpy() if bad else np.zeros(len(series), dtype=bool)
-        return out | series.isna().to_numpy() if not allow_blank else out
+        cats = series.cat.categories.astype(str)
+        ok = np.asarray(cats.str.fullmatch(pattern.pattern), dtype=bool)
+        if allow_blank:
+            ok |= np.asarray(cats == "", dtype=bool)
+        codes = series.cat.codes.to_numpy()
+        out = np.where(codes < 0, not allow_blank, ~ok[np.maximum(codes, 0)] if len(ok) else True)
+        return out.astype(bool)
     values = series.fillna("").astype(str)
     ok = values.str.fullmatch(pattern.pattern)
     if allow_blank:
