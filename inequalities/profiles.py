@@ -220,7 +220,7 @@ def read_registrations(snapshot) -> pd.DataFrame:
     dtypes = {"practice_code": "category", "lsoa_code": "category", "patients": np.int64}
     if connection.vendor == "postgresql":
         buf = io.StringIO()
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             sql = cursor.cursor.mogrify(
                 f"COPY (SELECT practice_code, lsoa_code, patients FROM {table} "  # noqa: S608
                 "WHERE snapshot_id = %s) TO STDOUT WITH (FORMAT csv)",

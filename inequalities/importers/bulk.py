@@ -45,12 +45,38 @@ def render_csv(frame: pd.DataFrame, columns: list[str]) -> io.StringIO:
     return buf
 
 
+class ChunkedCsv:
+    """A file-like object for `copy_expert` that renders the CSV a slice at a time, so that the
+    client renders the next slice while the server is still parsing the previous one."""
+
+    def __init__(self, frame, columns, rows_per_chunk=200_000):
+        self.frame = frame[columns]
+        self.columns = columns
+        self.step = rows_per_chunk
+        self.start = 0
+        self.pending = ""
+
+    def read(self, size=-1):
+        while (size < 0 or len(self.pending) < size) and self.start < len(self.frame):
+            chunk = self.frame.iloc[self.start : self.start + self.step]
+            self.pending += render_csv(chunk, self.columns).getvalue()
+            self.start += self.step
+        if size < 0 or size >= len(self.pending):
+            out, self.pending = self.pending, ""
+        else:
+            out, self.pending = self.pending[:size], self.pending[size:]
+        return out
+
+    readline = read
+
+
 def copy_into(table: str, frame: pd.DataFrame, columns: list[str]) -> int:
     """PostgreSQL COPY of `frame[columns]` into `table` (quoted here), on the current connection."""
     qn = connection.ops.quote_name
     sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, render_csv(frame, columns))
+    # The raw psycopg2 cursor bypasses Django's error translation: restore it (IntegrityError...).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.cursor.copy_expert(sql, ChunkedCsv(frame, list(columns)), size=1 << 20)
     return len(frame)
 
 
