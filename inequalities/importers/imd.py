@@ -108,6 +108,8 @@ def _layouts():
                     "score": f"{IMD} Score",
                     "rank": f"{IMD} Rank {WHERE_RANK}",
                     "decile": _decile(IMD),
+                    # File 7 holds all of File 2's columns too; more required columns = chosen.
+                    **{f"{d}_rank": f"{DOMAIN_HEADERS[d]} Rank {WHERE_RANK}" for d in SEVEN},
                     **_domain_deciles(SEVEN + ["idaci", "idaopi"]),
                     "population": (
                         "Total population: mid 2015 (excluding prisoners)",

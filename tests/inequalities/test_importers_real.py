@@ -30,6 +30,7 @@ FILES = {
     "iod2019_file1": ("imd", "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"),
     "iod2019_file2": ("imd", "File_2_-_IoD2019_Domains_of_Deprivation.csv.gz"),
     "iod2025_file1": ("imd", "File_1_IoD2025_Index_of_Multiple_Deprivation_IMD25.csv.gz"),
+    "iod2025_scores": ("imd", "imd2025_england_lsoa21_scores_ranks_deciles.csv.gz"),
     "map": ("practice_map", "gp-reg-pat-prac-map_01Jan2022.csv.gz"),
     "pennine": ("registrations", "gp-reg-pat-prac-lsoa-all_APR2020_pennine_lancashire.csv.gz"),
     "epcn_details": ("epcn", "ePCN_2023-01_PCNDetails.csv.gz"),
@@ -99,8 +100,17 @@ def test_iod2025_file_1_has_alternating_decile_sizes(loaded, db):
     summary = loaded[0]["iod2025_file1"]
     assert summary["layout"] == "IoD2025 File 1"
     assert summary["decile_sizes"] == [3375, 3376] * 5
+    assert (summary["geography"], summary["lsoas"], summary["has_scores"]) == ("LSOA21", 33_755, False)
+
+
+def test_iod2025_scores_file_adds_scores_and_keeps_names(loaded, db):
+    summary = loaded[0]["iod2025_scores"]
+    assert summary["layout"] == "IoD2025 scores file (not a published layout)"
     edition = ImdEdition.objects.get(year=2025)
-    assert (edition.geography, edition.lsoa_count, edition.has_scores) == ("LSOA21", 33_755, False)
+    assert (edition.has_scores, edition.has_domains, edition.lsoa_count) == (True, True, 33_755)
+    city = edition.lsoas.get(lsoa_code="E01000001")
+    assert (city.score, city.rank, city.decile, city.living_environment_decile) == (8.742, 26525, 8, 1)
+    assert city.lsoa_name == "City of London 001A"  # kept from File 1, which the scores file lacks
 
 
 def test_lookup_is_loaded_with_change_indicators(loaded, db):
@@ -173,6 +183,12 @@ def test_profiles_exist_for_both_editions_with_the_method_stated(loaded, db):
     # 36 NO2011 rows and any blank/Welsh rows are unknown under both editions.
     assert england[2019].unknown_patients == snapshot.unknown_lsoa_patients == 103
     assert england[2025].unknown_patients >= 103
+    # IoD2025 carries scores: population-weighted scores and national quintiles of practices.
+    assert england[2019].imd_score is None and 5 < england[2025].imd_score < 60
+    practices = DeprivationProfile.objects.filter(
+        level="practice", edition__year=2025, imd_score__isnull=False
+    )
+    assert sorted(set(practices.values_list("imd_score_quintile", flat=True))) == [1, 2, 3, 4, 5]
 
 
 def test_reimporting_the_same_registrations_changes_nothing(loaded, db):
@@ -193,3 +209,47 @@ def test_reimporting_the_same_registrations_changes_nothing(loaded, db):
         )
         == profiles
     )
+
+
+def test_a_file_7_shaped_file_is_recognised_with_scores_and_all_domains(db, tmp_path):
+    """File 7 itself is not in data/open: this one is built from File 2's values in File 7's
+    published column layout (57 columns; scores made up), to check recognition and storage."""
+    import pandas as pd
+
+    file2 = pd.read_csv(OPEN / FILES["iod2019_file2"][1], dtype=str, encoding="utf-8-sig")
+    imd = "Index of Multiple Deprivation (IMD)"
+    where_rank, where_decile = "(where 1 is most deprived)", "(where 1 is most deprived 10% of LSOAs)"
+    out = file2.iloc[:, :4].copy()
+    out[f"{imd} Score"] = (100 - file2.iloc[:, 4].astype(int) / 1000).round(3)
+    out[f"{imd} Rank {where_rank}"] = file2.iloc[:, 4]
+    out[f"{imd} Decile {where_decile}"] = file2.iloc[:, 5]
+    domains = [
+        "Income",
+        "Employment",
+        "Education, Skills and Training",
+        "Health Deprivation and Disability",
+        "Crime",
+        "Barriers to Housing and Services",
+        "Living Environment",
+    ]
+    for i, domain in enumerate(domains):
+        out[f"{domain} Score"] = "0.1"
+        out[f"{domain} Rank {where_rank}"] = file2.iloc[:, 6 + 2 * i]
+        out[f"{domain} Decile {where_decile}"] = file2.iloc[:, 7 + 2 * i]
+    for domain in [
+        "Income Deprivation Affecting Children Index (IDACI)",
+        "Income Deprivation Affecting Older People (IDAOPI)",
+    ]:
+        out[f"{domain} Score (rate)"] = "0.1"
+        out[f"{domain} Rank {where_rank}"] = file2.iloc[:, 6]
+        out[f"{domain} Decile {where_decile}"] = file2.iloc[:, 7]
+    out["Total population: mid 2015 (excluding prisoners)"] = "1500"
+    path = tmp_path / "File_7.csv"
+    out.to_csv(path, index=False)
+
+    summary = import_file("imd", path)
+    assert summary["layout"] == "IoD2019 File 7"
+    assert (summary["has_scores"], summary["has_domains"]) == (True, True)
+    assert summary["decile_sizes"] == IOD2019_DECILE_SIZES
+    city = ImdEdition.objects.get(year=2019).lsoas.get(lsoa_code="E01000001")
+    assert (city.score, city.idaci_decile, city.housing_decile) == (70.801, 10, 3)
