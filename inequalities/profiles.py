@@ -250,7 +250,7 @@ def edition_lsoas(edition) -> pd.DataFrame:
     )
 
 
-def deprivation_for(edition, geography, *, _lookup_cache={}) -> tuple[pd.DataFrame, str]:  # noqa: B006
+def deprivation_for(edition, geography) -> tuple[pd.DataFrame, str]:
     lsoas = edition_lsoas(edition)
     label = f"IoD{edition.year} national deciles"
     if edition.geography == geography:

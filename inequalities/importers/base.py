@@ -416,7 +416,7 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
     progress(5, "Parsing")
     options = {
         "header": None,
-        "skiprows": header_lines,
+        "skiprows": 1,  # the header record (pandas counts records, even over quoted line breaks)
         "names": list(range(len(headers))),
         # No `usecols`: with it pandas silently drops the extra fields of a too-long row.
         "index_col": False,
@@ -450,7 +450,7 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
     if len(frame) == n_lines - header_lines:
         lines = np.arange(header_lines + 1, header_lines + 1 + len(frame), dtype=np.int64)
     else:
-        lines = _csv_line_numbers(raw, encoding, header_lines, len(frame))
+        lines = _csv_line_numbers(raw, encoding, len(frame))
     # Blank lines (every field empty) are not rows.
     blank = _blank_rows(frame)
     if blank.any():
@@ -479,16 +479,17 @@ def _blank_rows(frame):
     return blank
 
 
-def _csv_line_numbers(raw, encoding, header_lines, n_rows):
+def _csv_line_numbers(raw, encoding, n_rows):
+    """The physical line on which each data record starts (slow path: a quoted field spans
+    lines). Blank lines are records too, as pandas reads them with skip_blank_lines=False."""
     reader = csv.reader(io.StringIO(raw.decode(encoding), newline=""))
     lines = []
     start = 1
     for i, _row in enumerate(reader):
-        if i >= header_lines and i > 0 or (i == 0 and header_lines == 0):
+        if i > 0:  # record 0 is the header
             lines.append(start)
         start = reader.line_num + 1
-    lines = lines[-n_rows:] if n_rows else []
-    return np.asarray(lines, dtype=np.int64)
+    return np.asarray(lines[:n_rows], dtype=np.int64)
 
 
 def _cell_text(value):

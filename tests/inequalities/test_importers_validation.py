@@ -434,3 +434,23 @@ def test_xlsx_row_errors_name_the_sheet_and_row(tmp_path, unchanged):
     assert exc.errors == [
         "lookup.xlsx (sheet lookup):3: LSOA21CD: 'E0100002' is not an LSOA 2021 code (E01/W01 and 6 digits)"
     ]
+
+
+def test_line_numbers_count_a_header_spanning_two_lines(tmp_path, unchanged):
+    header = (
+        '"Partner\nOrganisation Code",Partner Name,Practice Parent Sub ICB Loc Code,'
+        "Practice Parent Sub ICB Loc Name,PCN Code,PCN Name,PCN Parent Sub ICB Loc Code,"
+        "PCN Parent Sub ICB Loc Name,Practice to PCN Relationship Start Date,"
+        "Practice to PCN Relationship End Date"
+    )
+    text = "\n".join(
+        [
+            header,
+            'A81001,"DENSHAM\nSURGERY",16C,TEES,U89141,STOCKTON PCN,16C,TEES,20191001,',
+            "A8100X,QUEENS PARK,16C,TEES,U89141,STOCKTON PCN,16C,TEES,20191001,",
+        ]
+    )
+    exc = rejected("epcn", write(tmp_path, "epcn.csv", text))
+    assert exc.errors == [
+        "epcn.csv:5: Partner Organisation Code: 'A8100X' is not a practice ODS code (a letter and 5 digits)"
+    ]
