@@ -213,10 +213,13 @@ class RegistrationsImporter(Importer):
         english = np.asarray(lsoa_cats.str.fullmatch(r"E01\d{6}"), dtype=bool)
         not_english = ~english[frame["lsoa_code"].cat.codes.to_numpy()] if len(lsoa_cats) else None
         geography, why = detect_geography(lsoa_cats.tolist())
-        first = ~pd.Series(df["practice"].cat.codes.to_numpy()).where(keep, -1).duplicated().to_numpy() & keep
+        # The name on each practice's first loaded row.
+        loaded = np.flatnonzero(keep)
+        _, first = np.unique(df["practice"].cat.codes.to_numpy()[loaded], return_index=True)
+        first_row = loaded[first]
         names = pd.Series(
-            df["practice_name"].astype(object).to_numpy()[first],
-            index=df["practice"].astype(object).to_numpy()[first],
+            df["practice_name"].astype(object).to_numpy()[first_row],
+            index=df["practice"].astype(object).to_numpy()[first_row],
         ).astype(str)
         known = set(Practice.objects.values_list("code", flat=True))
         unknown = sorted(set(names.index) - known)
