@@ -70,10 +70,12 @@ class ChunkedCsv:
     readline = read
 
 
-def copy_into(table: str, frame: pd.DataFrame, columns: list[str]) -> int:
-    """PostgreSQL COPY of `frame[columns]` into `table` (quoted here), on the current connection."""
+def copy_into(table: str, frame: pd.DataFrame, columns: list[str], *, freeze=False) -> int:
+    """PostgreSQL COPY of `frame[columns]` into `table` (quoted here), on the current connection.
+    `freeze`: write the rows frozen (only for a table created in this transaction)."""
     qn = connection.ops.quote_name
-    sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    options = "FORMAT csv, NULL '\\N'" + (", FREEZE true" if freeze else "")
+    sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH ({options})"
     # The raw psycopg2 cursor bypasses Django's error translation: restore it (IntegrityError...).
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.cursor.copy_expert(sql, ChunkedCsv(frame, list(columns)), size=1 << 20)

@@ -65,14 +65,18 @@ def swap_in(snapshot_id: int, frame, columns=("practice_code", "lsoa_code", "pat
     snapshot_id = int(snapshot_id)
     stage = f"{TABLE}_s{snapshot_id}_{secrets.token_hex(4)}"
     with connection.cursor() as cursor:
+        # A partition is written once and replaced whole, never updated: its rows are loaded
+        # frozen (COPY FREEZE), so autovacuum has nothing to do there, and leaving it off keeps
+        # an auto-ANALYZE from holding up the DETACH of this partition at the next import.
         cursor.execute(
-            f"CREATE TABLE {qn(stage)} (LIKE {qn(TABLE)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            f"CREATE TABLE {qn(stage)} (LIKE {qn(TABLE)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
+            "WITH (autovacuum_enabled = false)"
         )
         cursor.execute(
             f"ALTER TABLE {qn(stage)} ALTER COLUMN snapshot_id SET DEFAULT {snapshot_id}, "
             f"ADD CONSTRAINT {qn(stage + '_ck')} CHECK (snapshot_id = {snapshot_id})"
         )
-    copy_into(stage, frame, list(columns))
+    copy_into(stage, frame, list(columns), freeze=True)
     with connection.cursor() as cursor:
         # The primary key is built once over the loaded rows, not maintained row by row.
         cursor.execute(
