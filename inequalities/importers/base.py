@@ -90,6 +90,8 @@ class Importer:
     zip_member_pattern: str | None = None
 
     def parse(self, path: Path, *, source_name: str, progress: Progress = _no_progress) -> Parsed:
+        """Read and validate the whole file; raise `ImportRejected`. `progress(pct, message)`
+        runs 0-100 over parsing and validation."""
         raise NotImplementedError
 
     def write(self, parsed: Parsed, *, run: ImportRun | None) -> dict:
@@ -121,12 +123,13 @@ def register(cls):
 
 
 def apply_parsed(kind, parsed: Parsed, *, run=None, progress: Progress = _no_progress) -> dict:
-    """Write a parsed file and recompute the profiles it affects, in one transaction."""
+    """Write a parsed file and recompute the profiles it affects, in one transaction.
+    `progress` runs 0-100 over this step."""
     importer = IMPORTERS[kind]
     with transaction.atomic():
-        progress(70, "Writing")
+        progress(0, "Writing")
         summary = importer.write(parsed, run=run)
-        progress(90, "Recomputing deprivation profiles")
+        progress(60, "Recomputing deprivation profiles")
         summary["profiles"] = importer.refresh_profiles(parsed, summary)
     progress(100, "Done")
     return summary
@@ -135,11 +138,16 @@ def apply_parsed(kind, parsed: Parsed, *, run=None, progress: Progress = _no_pro
 def import_file(kind, path, *, source_name=None, run=None, progress: Progress = _no_progress) -> dict:
     """Parse, validate and load one file synchronously (no ImportRun bookkeeping).
 
-    Returns the write summary plus layout, row counts and warnings. Raises `ImportRejected`."""
+    Returns the write summary plus layout, row counts and warnings. Raises `ImportRejected`.
+    `progress(pct, message)`: parsing is 0-60, writing and profiles 60-100."""
     path = Path(path)
     importer = IMPORTERS[kind]
-    parsed = importer.parse(path, source_name=source_name or path.name, progress=progress)
-    summary = apply_parsed(kind, parsed, run=run, progress=progress)
+    parsed = importer.parse(
+        path, source_name=source_name or path.name, progress=lambda pct, msg: progress(pct * 60 // 100, msg)
+    )
+    summary = apply_parsed(
+        kind, parsed, run=run, progress=lambda pct, msg: progress(60 + pct * 40 // 100, msg)
+    )
     return {
         "layout": parsed.layout,
         "rows_read": parsed.rows_read,
@@ -413,7 +421,7 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
     categorical = layout.categorical
     dtypes = dict.fromkeys(range(len(headers)), str)
     dtypes.update({positions[f]: "category" for f in fields if f in categorical})
-    progress(5, "Parsing")
+    progress(10, "Parsing")
     options = {
         "header": None,
         "skiprows": 1,  # the header record (pandas counts records, even over quoted line breaks)

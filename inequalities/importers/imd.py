@@ -160,7 +160,7 @@ class ImdImporter(Importer):
 
     def parse(self, path, *, source_name, progress=lambda pct, msg: None):
         table = self.read(path, source_name=source_name, progress=progress)
-        progress(30, "Validating")
+        progress(50, "Validating")
         year, geography, expected = edition_for_layout(table)
         df = table.frame
         errors = Errors(table.file, table.rows)

@@ -112,7 +112,7 @@ class RegistrationsImporter(Importer):
 
     def parse(self, path, *, source_name, progress=lambda pct, msg: None):
         table = self.read(path, source_name=source_name, progress=progress)
-        progress(30, "Validating")
+        progress(50, "Validating")
         df = table.frame
         n = table.rows
         errors = Errors(table.file, n)
@@ -194,7 +194,7 @@ class RegistrationsImporter(Importer):
             errors.file_error("no rows with SEX = ALL")
         errors.raise_if_any(layout=table.layout.name, rows_read=n)
 
-        progress(45, "Checking practices")
+        progress(80, "Checking practices")
         extract_date = next(iter(used))
         if keep.all():
             frame = pd.DataFrame(

@@ -454,3 +454,11 @@ def test_line_numbers_count_a_header_spanning_two_lines(tmp_path, unchanged):
     assert exc.errors == [
         "epcn.csv:5: Partner Organisation Code: 'A8100X' is not a practice ODS code (a letter and 5 digits)"
     ]
+
+
+def test_progress_rises_to_100(tmp_path, db, baseline):
+    seen = []
+    import_file(
+        "registrations", write(tmp_path, "reg.csv", GOOD_REGISTRATIONS), progress=lambda p, m: seen.append(p)
+    )
+    assert seen == sorted(seen) and seen[0] < 10 and seen[-1] == 100
