@@ -297,9 +297,15 @@ def _open_bytes(path: Path, source_name: str, zip_member_pattern) -> tuple[str, 
     name = source_name
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+                raw = gz.read(limit + 1)  # never unpack more than the limit
         except (OSError, EOFError) as exc:
             _reject(source_name, f"not a readable gzip file ({exc})")
+        if len(raw) > limit:
+            _reject(
+                source_name,
+                f"the file unpacks to more than {limit:,} bytes, over the limit (IMPORT_MAX_BYTES)",
+            )
         if source_name.lower().endswith(".gz"):
             name = source_name[:-3]
     if raw[:4] == b"PK\x03\x04":

@@ -281,7 +281,7 @@ def test_file_over_the_size_limit_is_rejected(tmp_path, unchanged, settings):
     ]
 
 
-def test_gzip_unpacking_over_the_size_limit_is_rejected(tmp_path, unchanged, settings):
+def test_zip_member_unpacking_over_the_size_limit_is_rejected(tmp_path, unchanged, settings):
     settings.IMPORT_MAX_BYTES = 300
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -462,3 +462,13 @@ def test_progress_rises_to_100(tmp_path, db, baseline):
         "registrations", write(tmp_path, "reg.csv", GOOD_REGISTRATIONS), progress=lambda p, m: seen.append(p)
     )
     assert seen == sorted(seen) and seen[0] < 10 and seen[-1] == 100
+
+
+def test_gzip_unpacking_over_the_size_limit_is_rejected(tmp_path, unchanged, settings):
+    settings.IMPORT_MAX_BYTES = 300
+    path = write(tmp_path, "reg.csv.gz", gzip.compress((GOOD_REGISTRATIONS * 3).encode()))
+    assert path.stat().st_size < 300
+    exc = rejected("registrations", path)
+    assert exc.errors == [
+        "reg.csv.gz: the file unpacks to more than 300 bytes, over the limit (IMPORT_MAX_BYTES)"
+    ]
