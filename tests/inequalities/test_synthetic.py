@@ -6,7 +6,17 @@ from pathlib import Path
 from django.core.management import call_command
 
 from inequalities.importers import IMPORTERS, import_file
-from inequalities.models import PCN, DeprivationProfile, Practice, PracticePCNMembership, Registration
+from inequalities.models import (
+    ICB,
+    PCN,
+    DeprivationProfile,
+    Practice,
+    PracticePCNMembership,
+    Region,
+    Registration,
+    RegistrationSnapshot,
+    SubICB,
+)
 
 OPEN = Path(__file__).resolve().parents[2] / "data" / "open"
 
@@ -52,3 +62,37 @@ def test_synthetic_files_import_and_profile(tmp_path, db):
     assert england.registered_patients == summary["patients"]
     assert 0 < england.unknown_patients < england.registered_patients
     assert DeprivationProfile.objects.filter(level="pcn").count() == 6
+
+
+def count_queries(fn):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return len(ctx.captured_queries)
+
+
+def test_imports_and_profiles_are_set_based(tmp_path, db):
+    """The number of queries does not grow with the number of practices or rows."""
+    import_file("imd", OPEN / "File_1_IoD2025_Index_of_Multiple_Deprivation_IMD25.csv.gz")
+    counts = {}
+    for practices in (10, 60):
+        out = tmp_path / str(practices)
+        call_command("generate_synthetic", "--out", str(out), "--practices", str(practices), "--seed", "3")
+        for model in (
+            DeprivationProfile,
+            RegistrationSnapshot,
+            PracticePCNMembership,
+            Practice,
+            PCN,
+            SubICB,
+            ICB,
+            Region,
+        ):
+            model.objects.all().delete()
+        counts[practices] = (
+            count_queries(lambda out=out: import_file("practice_map", out / "gp-reg-pat-prac-map.csv")),
+            count_queries(lambda out=out: import_file("registrations", out / "gp-reg-pat-prac-lsoa-all.csv")),
+        )
+    assert counts[10] == counts[60]
