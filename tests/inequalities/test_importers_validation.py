@@ -472,3 +472,24 @@ def test_gzip_unpacking_over_the_size_limit_is_rejected(tmp_path, unchanged, set
     assert exc.errors == [
         "reg.csv.gz: the file unpacks to more than 300 bytes, over the limit (IMPORT_MAX_BYTES)"
     ]
+
+
+def test_published_xlsx_layout_is_found_on_its_sheet_after_a_notes_sheet(tmp_path, unchanged):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["English Indices of Deprivation 2019"])
+    ws = wb.create_sheet("IMD2019")
+    ws.append(IMD_HEADER.split(","))
+    ws.append(["E01000001", "City of London 001A", "E09000001", "City of London", 29199, 9])
+    ws.append(["E01000002", "City of London 001B", "E09000001", "City of London", 30379, 12])
+    path = tmp_path / "File_1.xlsx"
+    wb.save(path)
+    exc = rejected("imd", path)
+    assert exc.layout == "IoD2019 File 1"
+    assert exc.errors == [
+        "File_1.xlsx (sheet IMD2019): 2 LSOAs where the IoD2019 edition (LSOA 2011) has 32,844: the file "
+        "is incomplete or not the national file",
+        f"File_1.xlsx (sheet IMD2019):3: {DECILE}: decile '12' is not a whole number from 1 to 10",
+    ]
