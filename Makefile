@@ -52,8 +52,12 @@ check-deploy: $(VENV)/.installed-run
 	PCN_PORTAL_IGNORE_DOTENV=1 DEBUG=0 SECRET_KEY="$$(openssl rand -hex 40)" ALLOWED_HOSTS=hi-portal.example.nhs.uk \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# Benchmarks run on PostgreSQL (BENCH_DATABASE_URL; the database is created if missing).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pcn_bench
 bench: $(VENV)/.installed-test .env
-	$(BIN)/python -m benchmarks.run
+	psql "$(dir $(BENCH_DATABASE_URL))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
+		|| createdb -h 127.0.0.1 -U postgres "$(notdir $(BENCH_DATABASE_URL))"
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.imports
 
 # Browser tests need Debian's chromium (no browser downloads work offline).
 e2e-setup:

@@ -7,6 +7,7 @@ admin.site.site_title = "PCN HI Portal admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("imports/", include("inequalities.urls_imports")),
     path("plans/", include("interventions.urls")),
     path("", include("inequalities.urls")),
     path("", include("inequalities.urls_leads")),
