@@ -375,6 +375,32 @@ LEAD_CASES = [
 CASES += LEAD_CASES
 
 
+# --- Data imports (inequalities.urls_imports): ICB analysts and administrators only ----------------
+
+
+def _import_run(w):
+    from inequalities.models import ImportRun
+
+    run = ImportRun.objects.create(
+        kind=ImportRun.Kind.LSOA_LOOKUP,
+        status=ImportRun.Status.FAILED,
+        source_name="lookup.csv",
+        errors=["lookup.csv:2: LSOA11CD: not an LSOA code"],
+        error_count=1,
+    )
+    return {"run_id": run.pk}
+
+
+IMPORTERS = {"icb_analyst", "administrator"}
+CASES += [
+    Case("imports:index", only(IMPORTERS)),
+    Case("imports:detail", only(IMPORTERS), _import_run),
+    Case("imports:status", only(IMPORTERS), _import_run),
+    Case("imports:errors_csv", only(IMPORTERS), _import_run),
+    Case("imports:summary_csv", only(IMPORTERS), _import_run),
+]
+
+
 def _walk(resolver, prefix="", namespace=None):
     for p in resolver.url_patterns:
         if isinstance(p, URLResolver):

@@ -150,6 +150,9 @@ CHECKED_IN_FLOWS = {
         ],
         "tests/browser/test_plan_accessibility.py",
     ),
+    # Data imports (namespace "imports"): the upload page and a run's page.
+    "index": "tests/browser/test_import_upload.py",
+    "detail": "tests/browser/test_import_upload.py",
 }
 # URL names that serve no HTML page of their own.
 NOT_PAGES = {
@@ -230,6 +233,9 @@ NOT_PAGES.update(
         "hi_lead_end": "POST only, redirects",
         "plus_group_retire": "POST only, redirects",
         "priority_targets_template": "a CSV download",
+        "status": "JSON polled by the import progress bar",
+        "errors_csv": "a CSV download",
+        "summary_csv": "a CSV download",
     }
 )
 
