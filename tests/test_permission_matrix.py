@@ -266,6 +266,7 @@ CASES += [
     ),
 ]
 
+
 def _with_lead(pcn_attr, user_role):
     def kwargs(w):
         pcn = getattr(w, pcn_attr)

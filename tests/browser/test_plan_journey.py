@@ -194,4 +194,3 @@ def test_plan_journey_from_draft_to_spc(page, world, screenshot_dir):
     assert "Active" in page.locator("#plan-status").inner_text()
     assert page.get_by_role("button", name="Submit for approval").count() == 0
     page.screenshot(path=screenshot_dir / "plan-05-analyst.png", full_page=True)
-
