@@ -122,6 +122,15 @@ class RegistrationSnapshot(models.Model):
     def __str__(self):
         return f"GP registrations {self.extract_date:%d %b %Y}"
 
+    def coverage(self):
+        """How much of England's open practices this extract covers: a regional subset (like the
+        demo's Pennine Lancashire file) makes ICB, region and England totals partial."""
+        from inequalities.models import Practice
+
+        known = Practice.objects.open_on(self.extract_date).count()
+        partial = bool(known) and self.practice_count < 0.9 * known
+        return {"practices": self.practice_count, "known": known, "partial": partial}
+
 
 class Registration(models.Model):
     """Patients of one practice living in one LSOA at one extract date.

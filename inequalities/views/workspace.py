@@ -66,6 +66,7 @@ def pcn_workspace(request, code):
         {
             "pcn": pcn,
             "basis": basis,
+            "coverage": basis.snapshot.coverage(),
             "columns": columns,
             "summary": [(c, _pct(c.core20_share)) for c in columns],
             "deciles": deciles,

@@ -88,6 +88,8 @@ def test_pcn_profile_equals_an_independent_computation_from_the_registrations(cl
     html = response.content.decode()
     assert "IMD 2019" in html and "1 October 2024" in html and "01 Oct 2024" in html
     assert "19 patients live in an LSOA with no IMD 2019 decile" in html
+    # The snapshot covers fewer practices than the portal knows: totals are said to be partial.
+    assert 'id="coverage-note"' in html and "Figures cover only the registrations imported" in html
 
 
 def test_practice_profiles_and_population_weighted_imd_score(client, world, data):
@@ -363,3 +365,15 @@ def test_population_form_errors_link_to_the_practice_checkboxes(client, world, d
     html = _post_population(client, world, core20_scope="practices").content.decode()
     assert '<a href="#id_practices_0">Choose at least one practice.</a>' in html
     assert 'id="id_practices_0"' in html and 'aria-describedby="id_practices-error"' in html
+
+
+def test_workspace_says_when_the_registrations_cover_only_part_of_england(client, world):
+    from inequalities.models import RegistrationSnapshot
+    from tests.factories import practice_in
+
+    for _ in range(3):
+        practice_in(world.pcn)
+    snapshot = RegistrationSnapshot(extract_date="2020-04-01", practice_count=1)
+    assert snapshot.coverage()["partial"] is True  # 1 of the world's 6 practices
+    snapshot.practice_count = 6
+    assert snapshot.coverage() == {"practices": 6, "known": 6, "partial": False}
