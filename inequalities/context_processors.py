@@ -15,4 +15,6 @@ def portal(request):
     ]
     if policy.has_permission(user, Permission.VIEW_AUDIT):
         items.append(("Audit trail", reverse("audit")))
+    if policy.has_permission(user, Permission.RUN_IMPORTS):
+        items.append(("Data imports", reverse("imports:index")))
     return {"nav_items": [{"text": t, "href": h} for t, h in items]}

@@ -10,3 +10,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcn_portal.settings")
 app = Celery("pcn_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# celery beat (`celery -A pcn_portal beat`, or `worker --beat` for one process): pick up files
+# dropped in IMPORT_DROP_DIR/<kind>/ and fail imports whose worker died.
+app.conf.beat_schedule = {
+    "scan-import-drop-folder": {
+        "task": "inequalities.scan_drop_folder",
+        "schedule": 5 * 60.0,
+    },
+    "mark-stale-import-runs": {
+        "task": "inequalities.mark_stale_runs",
+        "schedule": 60.0,
+    },
+}

@@ -7,5 +7,6 @@ admin.site.site_title = "PCN HI Portal admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("imports/", include("inequalities.urls_imports")),
     path("", include("inequalities.urls")),
 ]

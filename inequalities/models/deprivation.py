@@ -26,6 +26,7 @@ class ImdEdition(models.Model):
     lsoa_count = models.PositiveIntegerField(default=0)
     has_scores = models.BooleanField(default=False)
     has_domains = models.BooleanField(default=False)
+    layout = models.CharField(max_length=100, blank=True, default="")
     source_name = models.CharField(max_length=255, blank=True, default="")
     sha256 = models.CharField(max_length=64, blank=True, default="")
     imported_at = models.DateTimeField(null=True, blank=True)
@@ -51,9 +52,7 @@ DOMAINS = [
 
 
 class LsoaDeprivation(models.Model):
-    edition = models.ForeignKey(
-        ImdEdition, on_delete=models.CASCADE, related_name="lsoas"
-    )
+    edition = models.ForeignKey(ImdEdition, on_delete=models.CASCADE, related_name="lsoas")
     lsoa_code = models.CharField(max_length=9)
     lsoa_name = models.CharField(max_length=100, blank=True, default="")
     lad_code = models.CharField(max_length=9, blank=True, default="")
@@ -73,9 +72,7 @@ class LsoaDeprivation(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["edition", "lsoa_code"], name="unique_edition_lsoa"
-            ),
+            models.UniqueConstraint(fields=["edition", "lsoa_code"], name="unique_edition_lsoa"),
             models.CheckConstraint(
                 condition=models.Q(decile__gte=1, decile__lte=10),
                 name="imd_decile_1_to_10",
@@ -99,9 +96,7 @@ class LsoaLookup(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["lsoa11_code", "lsoa21_code"], name="unique_lsoa_pair"
-            )
+            models.UniqueConstraint(fields=["lsoa11_code", "lsoa21_code"], name="unique_lsoa_pair")
         ]
 
 
@@ -109,6 +104,7 @@ class RegistrationSnapshot(models.Model):
     extract_date = models.DateField(unique=True)
     publication = models.CharField(max_length=64, blank=True, default="")
     geography = models.CharField(max_length=8, choices=Geography.choices)
+    layout = models.CharField(max_length=100, blank=True, default="")
     source_name = models.CharField(max_length=255, blank=True, default="")
     sha256 = models.CharField(max_length=64, blank=True, default="")
     row_count = models.PositiveIntegerField(default=0)
@@ -125,8 +121,17 @@ class RegistrationSnapshot(models.Model):
 
 
 class Registration(models.Model):
+    # Bulk-load trade-offs (ADR-worthy): no separate index, as the unique constraint below leads
+    # with snapshot_id; and no database FK constraint, because PostgreSQL checks a deferred FK
+    # row by row at COMMIT (~4 s for 1.2 M rows). Rows are only written by the registrations
+    # importer, for the snapshot it has just created or locked, and deleting a snapshot still
+    # cascades through the ORM.
     snapshot = models.ForeignKey(
-        RegistrationSnapshot, on_delete=models.CASCADE, related_name="registrations"
+        RegistrationSnapshot,
+        on_delete=models.CASCADE,
+        related_name="registrations",
+        db_index=False,
+        db_constraint=False,
     )
     practice_code = models.CharField(max_length=12)
     # Empty for a blank LSOA in the source; pseudo codes (NO2011, CLOSED...) are kept as given.
@@ -158,30 +163,20 @@ class DeprivationProfile(models.Model):
     level = models.CharField(max_length=10, choices=ProfileLevel.choices)
     code = models.CharField(max_length=12)
     name = models.CharField(max_length=250, blank=True, default="")
-    edition = models.ForeignKey(
-        ImdEdition, on_delete=models.CASCADE, related_name="profiles"
-    )
-    snapshot = models.ForeignKey(
-        RegistrationSnapshot, on_delete=models.CASCADE, related_name="profiles"
-    )
+    edition = models.ForeignKey(ImdEdition, on_delete=models.CASCADE, related_name="profiles")
+    snapshot = models.ForeignKey(RegistrationSnapshot, on_delete=models.CASCADE, related_name="profiles")
     registered_patients = models.PositiveBigIntegerField(default=0)
     core20_patients = models.PositiveBigIntegerField(default=0)
     unknown_patients = models.PositiveBigIntegerField(default=0)
-    decile_patients = models.JSONField(
-        default=list
-    )  # 10 counts, decile 1 (most deprived) first
-    imd_score = models.FloatField(
-        null=True, blank=True
-    )  # population-weighted, where scores exist
+    decile_patients = models.JSONField(default=list)  # 10 counts, decile 1 (most deprived) first
+    imd_score = models.FloatField(null=True, blank=True)  # population-weighted, where scores exist
     imd_score_quintile = models.PositiveSmallIntegerField(null=True, blank=True)
     method = models.CharField(max_length=300, blank=True, default="")
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["level", "code", "edition", "snapshot"], name="unique_profile"
-            )
+            models.UniqueConstraint(fields=["level", "code", "edition", "snapshot"], name="unique_profile")
         ]
         indexes = [models.Index(fields=["edition", "snapshot", "level"])]
 
@@ -216,9 +211,7 @@ class ImportRun(models.Model):
         FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.QUEUED
-    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -226,9 +219,7 @@ class ImportRun(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    trigger = models.CharField(
-        max_length=16, default="upload"
-    )  # upload, command, schedule, demo
+    trigger = models.CharField(max_length=16, default="upload")  # upload, command, schedule, demo
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -243,9 +234,7 @@ class ImportRun(models.Model):
     rows_rejected = models.PositiveIntegerField(default=0)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
     progress_message = models.CharField(max_length=200, blank=True, default="")
-    errors = models.JSONField(
-        default=list, blank=True
-    )  # first 100 "file:line: column: problem"
+    errors = models.JSONField(default=list, blank=True)  # first 100 "file:line: column: problem"
     error_count = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
     summary = models.JSONField(default=dict, blank=True)

@@ -1,0 +1,5 @@
+from inequalities.management.import_command import ImportCommand
+
+
+class Command(ImportCommand):
+    kind = "epcn"
