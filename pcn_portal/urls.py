@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("imports/", include("inequalities.urls_imports")),
+    path("dashboards/", include("dashboards.urls")),
     path("", include("inequalities.urls")),
 ]

@@ -99,6 +99,29 @@ CASES = [
         label="other-pcn",
     ),
     Case("audit", only({"icb_analyst", "administrator"})),
+    # Dashboards: national aggregates for everyone signed in; an ICB's overview for its ICB roles;
+    # a PCN's dashboard (with its plans) for the PCN and its ICB.
+    Case("dashboards:england", statuses(200, anonymous=LOGIN)),
+    Case(
+        "dashboards:icb",
+        only({"icb_analyst", "commissioner", "administrator"}),
+        lambda w: {"code": w.icb.code},
+    ),
+    Case("dashboards:icb", only({"administrator"}), lambda w: {"code": w.other_icb.code}, label="other-icb"),
+    Case("dashboards:icb", only(set()), lambda w: {"code": "ZZZ"}, label="unknown"),
+    Case("dashboards:pcn", only(set(OWN_PCN)), lambda w: {"code": w.pcn.code}),
+    Case(
+        "dashboards:pcn",
+        only({"icb_analyst", "commissioner", "administrator"}),
+        lambda w: {"code": w.sibling_pcn.code},
+        label="sibling-pcn",
+    ),
+    Case(
+        "dashboards:pcn",
+        only({"administrator", "no_role"}),
+        lambda w: {"code": w.other_pcn.code},
+        label="other-icb-pcn",
+    ),
     # django-allauth: sign-in pages are public; signed-in people are sent on.
     Case("account_login", statuses(302, anonymous=200)),
     Case("account_logout", statuses(200, anonymous=302)),
