@@ -189,8 +189,8 @@ def compute(
 def practice_table(profiles, orgs) -> pd.DataFrame:
     prac = profiles[profiles["level"] == "practice"].reset_index(drop=True).copy()
     pcn_icb = dict(zip(orgs["pcns"]["code"], orgs["pcns"]["icb_code"], strict=True))
-    prac["pcn_code"] = prac["code"].map(orgs["practice_pcn"]).fillna("")
-    prac["icb_code"] = prac["pcn_code"].map(pcn_icb).fillna("")
+    prac["pcn_code"] = [orgs["practice_pcn"].get(c, "") for c in prac["code"]]
+    prac["icb_code"] = [pcn_icb.get(c, "") for c in prac["pcn_code"]]
     names = orgs.get("practice_names", {})
     prac["name"] = [n or names.get(c, "") for c, n in zip(prac["code"], prac["name"], strict=True)]
     prac["core20_share"] = core20_share(
@@ -260,9 +260,10 @@ def pcn_table(profiles, orgs, practices, leads, plans, states) -> pd.DataFrame:
     frame["imd_quintile"] = national_quintiles(frame)
     frame["practice_count"] = frame["code"].map(practices.groupby("pcn_code").size()).fillna(0).astype(int)
 
-    lead = leads.set_index("pcn_code") if len(leads) else pd.DataFrame(columns=["hi_lead", "since"])
-    frame["hi_lead"] = frame["code"].map(lead["hi_lead"]).fillna("")
-    frame["hi_lead_since"] = frame["code"].map(lead["since"])
+    lead_names = dict(zip(leads["pcn_code"], leads["hi_lead"], strict=True))
+    lead_since = dict(zip(leads["pcn_code"], leads["since"], strict=True))
+    frame["hi_lead"] = [lead_names.get(c) or "" for c in frame["code"]]
+    frame["hi_lead_since"] = pd.Series([lead_since.get(c) for c in frame["code"]], dtype=object)
 
     counts = plans.groupby(["pcn_code", "status"]).size() if len(plans) else pd.Series(dtype=int)
     by_status = {}
@@ -365,7 +366,7 @@ def target_table(returns, orgs):
     if not len(returns):
         return pd.DataFrame(columns=columns), None
     pcn_icb = dict(zip(orgs["pcns"]["code"], orgs["pcns"]["icb_code"], strict=True))
-    data = returns.assign(icb_code=returns["pcn_code"].map(pcn_icb).fillna(""), england=ENGLAND_CODE)
+    data = returns.assign(icb_code=[pcn_icb.get(c, "") for c in returns["pcn_code"]], england=ENGLAND_CODE)
     parts = []
     for indicator in INDICATORS.values():
         for level, key in (("pcn", "pcn_code"), ("icb", "icb_code"), ("england", "england")):

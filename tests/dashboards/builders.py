@@ -27,7 +27,7 @@ def decile_of(i):
 
 def add_pcns(world, per_icb):
     """`per_icb` more PCNs (two practices each) in each of the world's ICBs."""
-    for icb, sub in ((world.icb, world.pcn.sub_icb), (world.other_icb, world.other_pcn.sub_icb)):
+    for sub in (world.pcn.sub_icb, world.other_pcn.sub_icb):
         for _ in range(per_icb):
             pcn = PCNFactory(sub_icb=sub)
             practice_in(pcn)
@@ -57,7 +57,11 @@ def load_deprivation(*, year=2025, extract=date(2025, 10, 1)):
     for k, code in enumerate(codes):
         for j in range(6):
             lsoa = LSOAS[(7 * k + 3 * j) % len(LSOAS)]
-            rows.append(Registration(snapshot=snapshot, practice_code=code, lsoa_code=lsoa, patients=100 + 37 * j + 11 * k))
+            rows.append(
+                Registration(
+                    snapshot=snapshot, practice_code=code, lsoa_code=lsoa, patients=100 + 37 * j + 11 * k
+                )
+            )
         rows.append(Registration(snapshot=snapshot, practice_code=code, lsoa_code="", patients=5 + k))
     Registration.objects.bulk_create(rows)
     recompute_profiles()
