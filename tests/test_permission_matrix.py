@@ -59,6 +59,15 @@ def _member_to_end(w):
     return {"code": w.pcn.code, "membership_id": m.pk}
 
 
+def _import_run(w):
+    from inequalities.models import ImportRun
+
+    run = ImportRun.objects.create(
+        kind=ImportRun.Kind.IMD, source_name="imd.csv", status=ImportRun.Status.FAILED
+    )
+    return {"run_id": run.pk}
+
+
 def _member_elsewhere(w):
     m = Membership.objects.get(user=w.users["no_role"])
     return {"code": w.other_pcn.code, "membership_id": m.pk}
@@ -99,6 +108,12 @@ CASES = [
         label="other-pcn",
     ),
     Case("audit", only({"icb_analyst", "administrator"})),
+    # Data imports: national data, for people who may run imports (404 for everyone else).
+    Case("imports:index", only({"icb_analyst", "administrator"})),
+    Case("imports:detail", only({"icb_analyst", "administrator"}), _import_run),
+    Case("imports:status", only({"icb_analyst", "administrator"}), _import_run),
+    Case("imports:errors_csv", only({"icb_analyst", "administrator"}), _import_run),
+    Case("imports:summary_csv", only({"icb_analyst", "administrator"}), _import_run),
     # Dashboards: national aggregates for everyone signed in; an ICB's overview for its ICB roles;
     # a PCN's dashboard (with its plans) for the PCN and its ICB.
     Case("dashboards:england", statuses(200, anonymous=LOGIN)),
