@@ -8,9 +8,13 @@ live in the URL. `?download=<name>` returns the CSV of exactly what a chart or t
 
 from __future__ import annotations
 
+import hashlib
+
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from dashboards import figures, tables
@@ -31,6 +35,7 @@ from inequalities.exports import csv_response
 from inequalities.names import nhs_title_case
 
 PCN_PAGE_SIZE = 50
+PAGE_CACHE_SECONDS = 60 * 60
 
 
 def _csv(filename, text):
@@ -66,6 +71,31 @@ def _no_figures(request, title, breadcrumbs):
     return render(request, "dashboards/no_figures.html", {"title": title, "breadcrumbs": breadcrumbs})
 
 
+def _content(request, title, template, context):
+    """The page's main content, rendered once and cached (see `_page`)."""
+    return {
+        "title": title,
+        "breadcrumbs": context["breadcrumbs"],
+        "content": render_to_string(template, context, request=request),
+    }
+
+
+def _page(request, agg, key, build):
+    """Serve a page whose main content is cached per aggregate set, page and filters (plus the
+    `key` given: the organisation, and the user where links depend on who is looking). The
+    NHS header around it — the user's name, menu and sign-out form — is rendered every time."""
+    params = tuple(sorted((k, tuple(v)) for k, v in request.GET.lists()))
+    digest = hashlib.sha256(repr((key, params)).encode()).hexdigest()[:32]
+    cache_key = f"dash-page:{agg.pk}:{agg.computed_at.timestamp():.6f}:{digest}"
+    page = cache.get(cache_key)
+    if page is None:
+        page = build()
+        if isinstance(page, HttpResponse):
+            return page
+        cache.set(cache_key, page, PAGE_CACHE_SECONDS)
+    return render(request, "dashboards/page.html", page)
+
+
 # --- England / region ----------------------------------------------------------------------------
 
 
@@ -74,6 +104,13 @@ def england(request):
     agg = current_set()
     if agg is None:
         return _no_figures(request, "England dashboard", crumbs)
+    if request.GET.get("download"):
+        return _england(request, agg, crumbs)
+    # Links to PCN and ICB pages depend on who is looking: the user is part of the key.
+    return _page(request, agg, ("england", request.user.pk), lambda: _england(request, agg, crumbs))
+
+
+def _england(request, agg, crumbs):
     region_code = request.GET.get("region", "")
     areas = list(AreaSummary.objects.filter(aggregate_set=agg))
     regions = sorted((a for a in areas if a.level == AreaLevel.REGION), key=lambda a: a.name)
@@ -152,8 +189,9 @@ def england(request):
         return response
     visible = set(policy.pcns_for(request.user).values_list("code", flat=True))
     visible_icbs = set(policy.icbs_for(request.user).values_list("code", flat=True))
-    return render(
+    return _content(
         request,
+        f"{scope} dashboard",
         "dashboards/england.html",
         {
             "agg": agg,
@@ -184,6 +222,12 @@ def icb_overview(request, code):
     agg = current_set()
     if agg is None:
         return _no_figures(request, f"{icb.display_name} overview", crumbs)
+    if request.GET.get("download"):
+        return _icb(request, agg, icb, crumbs)
+    return _page(request, agg, ("icb", icb.code), lambda: _icb(request, agg, icb, crumbs))
+
+
+def _icb(request, agg, icb, crumbs):
     comparators = {
         a.level: a
         for a in AreaSummary.objects.filter(aggregate_set=agg).filter(
@@ -296,8 +340,9 @@ def icb_overview(request, code):
     )
     if response is not None:
         return response
-    return render(
+    return _content(
         request,
+        f"{icb.display_name} – PCN overview",
         "dashboards/icb.html",
         {
             "agg": agg,
@@ -327,7 +372,15 @@ def pcn_dashboard(request, code):
     if policy.has_permission(request.user, policy.Permission.VIEW_ICB, icb=icb):
         crumbs.append((f"{icb.display_name} overview", reverse("dashboards:icb", args=[icb.code])))
     agg = current_set()
-    row = PCNOverview.objects.filter(aggregate_set=agg, code=pcn.code).first() if agg else None
+    if agg is None:
+        return _no_figures(request, f"{pcn.display_name} dashboard", crumbs)
+    if request.GET.get("download"):
+        return _pcn(request, agg, pcn, icb, crumbs)
+    return _page(request, agg, ("pcn", pcn.code, tuple(crumbs)), lambda: _pcn(request, agg, pcn, icb, crumbs))
+
+
+def _pcn(request, agg, pcn, icb, crumbs):
+    row = PCNOverview.objects.filter(aggregate_set=agg, code=pcn.code).first()
     if row is None:
         return _no_figures(request, f"{pcn.display_name} dashboard", crumbs)
     areas = {
@@ -422,8 +475,9 @@ def pcn_dashboard(request, code):
     )
     if response is not None:
         return response
-    return render(
+    return _content(
         request,
+        f"{pcn.display_name} – dashboard",
         "dashboards/pcn.html",
         {
             "agg": agg,
