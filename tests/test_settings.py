@@ -12,7 +12,16 @@ def _manage(*args, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set in this process by the browser fixture, never deployed.
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     clean.update({"PCN_PORTAL_IGNORE_DOTENV": "1", "DJANGO_SETTINGS_MODULE": "pcn_portal.settings", **env})
     clean.pop("PCN_PORTAL_TESTING", None)
