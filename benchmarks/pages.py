@@ -497,7 +497,8 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=60, help="per page in the load run (at most 120)")
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
+    # gunicorn's own recommendation: 2 x cores + 1 (sync workers wait on the database too).
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--no-load", action="store_true", help="skip the gunicorn load run")
     args = parser.parse_args(argv)

@@ -22,6 +22,7 @@ TRIGGERS = (
     "hi_lead.",
     "priority_targets.",
     "membership.",
+    "admin.membership.",
     "admin.pcn.",
     "admin.practice",
     "admin.icb.",
