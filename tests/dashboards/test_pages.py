@@ -287,7 +287,21 @@ def test_query_counts_do_not_grow_with_pcns(client, world, django_assert_max_num
 # --- Refresh triggers -------------------------------------------------------------------------
 
 
-def test_aggregates_refresh_after_profiles_are_recomputed(world, django_capture_on_commit_callbacks):
+@pytest.fixture
+def eager_tasks():
+    """Run queued tasks in this process even when REDIS_URL is set (the worker test below covers
+    the real worker)."""
+    from pcn_portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_aggregates_refresh_after_profiles_are_recomputed(
+    world, eager_tasks, django_capture_on_commit_callbacks
+):
     from inequalities.tasks import recompute_profiles_task
 
     load_deprivation()
@@ -297,6 +311,25 @@ def test_aggregates_refresh_after_profiles_are_recomputed(world, django_capture_
     assert len(callbacks) == 1
     agg = AggregateSet.objects.get()
     assert agg.pcn_count == 3
+
+
+@pytest.mark.worker
+def test_worker_refreshes_aggregates_after_profiles_are_recomputed(celery_worker_process, world):
+    """Through Redis and a real worker: the profile recompute's audit event queues the refresh,
+    which the worker runs after the recompute commits."""
+    import time
+
+    from inequalities.tasks import recompute_profiles_task
+
+    load_deprivation()
+    AggregateSet.objects.all().delete()
+    recompute_profiles_task.delay()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not AggregateSet.objects.exists():
+        time.sleep(0.5)
+    agg = AggregateSet.objects.get()
+    assert agg.pcn_count == 3
+    assert PCNOverview.objects.filter(aggregate_set=agg).count() == 3
 
 
 def test_one_refresh_per_transaction_and_none_for_other_events(world, django_capture_on_commit_callbacks):
