@@ -81,26 +81,32 @@ def core20_ranked_figure(
         )
     )
     references = {k: v for k, v in (references or {}).items() if v is not None}
+    # Reference lines span the plot on a hidden 0-1 axis, however many bars there are.
     for k, (label, share) in enumerate(references.items()):
         fig.add_trace(
             go.Scatter(
                 x=[share * 100, share * 100],
-                y=[y[0], y[-1]] if y else [0, 1],
+                y=[0, 1],
+                yaxis="y2",
                 mode="lines",
                 name=f"{label}: {share * 100:.1f}%",
                 line=REFERENCE_STYLES[k % len(REFERENCE_STYLES)],
                 hoverinfo="skip",
             )
         )
-    fig.update_layout(
-        **base_layout(
-            title=title,
-            x_title="Share of registered patients living in Core20 neighbourhoods (%)",
-            y_title=unit,
-            height=_height(len(rows)),
-        )
+    layout = base_layout(
+        title=title,
+        x_title="Share of registered patients living in Core20 neighbourhoods (%)",
+        y_title=unit,
+        height=_height(len(rows)) + 40,
     )
-    fig.update_yaxes(autorange="reversed", type="category")
+    layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}
+    layout["margin"] = {**layout["margin"], "t": 100}
+    fig.update_layout(
+        **layout, yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}
+    )
+    fig.update_yaxes(autorange="reversed", type="category", selector={"anchor": "x"})
+    fig.update_layout(yaxis={"autorange": "reversed", "type": "category"})
     table = pd.DataFrame(
         {
             unit: y,
