@@ -212,18 +212,23 @@ def start_import(*, kind, path=None, uploaded_file=None, by, trigger, enqueue=Tr
 
 class _Progress:
     """The progress callback handed to `Importer.parse`: throttled autocommitted UPDATEs that also
-    beat the heartbeat. Raises RunAbandoned when the run is no longer RUNNING."""
+    beat the heartbeat. A new step (a changed message) is written at once unless the last write
+    was under 0.1 s ago; repeats of one step at most every PROGRESS_EVERY_SECONDS. Raises
+    RunAbandoned when the run is no longer RUNNING (it was marked stale)."""
 
     def __init__(self, run_id, *, low=0, high=100):
         self.run_id = run_id
         self.low, self.high = low, high
-        self.last = 0.0
+        self.last = float("-inf")
+        self.last_message = None
 
     def __call__(self, pct, message=""):
         now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY_SECONDS and pct < 100:
+        since = now - self.last
+        new_step = message != self.last_message
+        if pct < 100 and since < (0.1 if new_step else PROGRESS_EVERY_SECONDS):
             return
-        self.last = now
+        self.last, self.last_message = now, message
         scaled = self.low + (self.high - self.low) * max(0.0, min(float(pct), 100.0)) / 100
         _set_progress(self.run_id, int(scaled), message)
 
@@ -328,7 +333,10 @@ def execute_run(run_id, *, recompute_inline=False):
         progress=0,
         progress_message="Started.",
     )
-    run = ImportRun.objects.get(pk=run_id)
+    run = ImportRun.objects.filter(pk=run_id).first()
+    if run is None:
+        logger.warning("import run %s no longer exists; skipping", run_id)
+        return None
     if not started:
         # Delivered twice (acks_late after a lost worker) or already closed: nothing to do.
         logger.info("import run %s is %s, not queued; skipping", run_id, run.status)

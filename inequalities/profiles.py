@@ -220,7 +220,7 @@ def read_registrations(snapshot) -> pd.DataFrame:
     dtypes = {"practice_code": "category", "lsoa_code": "category", "patients": np.int64}
     if connection.vendor == "postgresql":
         buf = io.StringIO()
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             sql = cursor.cursor.mogrify(
                 f"COPY (SELECT practice_code, lsoa_code, patients FROM {table} "  # noqa: S608
                 "WHERE snapshot_id = %s) TO STDOUT WITH (FORMAT csv)",
@@ -250,7 +250,7 @@ def edition_lsoas(edition) -> pd.DataFrame:
     )
 
 
-def deprivation_for(edition, geography, *, _lookup_cache={}) -> tuple[pd.DataFrame, str]:  # noqa: B006
+def deprivation_for(edition, geography) -> tuple[pd.DataFrame, str]:
     lsoas = edition_lsoas(edition)
     label = f"IoD{edition.year} national deciles"
     if edition.geography == geography:

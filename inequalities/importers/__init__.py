@@ -3,7 +3,7 @@
 Use `import_file(kind, path)` for a synchronous import, or `IMPORTERS[kind].parse(...)` then
 `apply_parsed(kind, parsed, run=...)` to orchestrate one (see `base`)."""
 
-from . import epcn, imd, lsoa_lookup, practice_map, registrations  # noqa: F401  (registers the importers)
+from . import epcn, imd, lsoa_lookup, partitions, practice_map, registrations  # noqa: F401
 from .base import (
     IMPORTERS,
     MAX_ERRORS,

@@ -90,6 +90,8 @@ class Importer:
     zip_member_pattern: str | None = None
 
     def parse(self, path: Path, *, source_name: str, progress: Progress = _no_progress) -> Parsed:
+        """Read and validate the whole file; raise `ImportRejected`. `progress(pct, message)`
+        runs 0-100 over parsing and validation."""
         raise NotImplementedError
 
     def write(self, parsed: Parsed, *, run: ImportRun | None) -> dict:
@@ -121,12 +123,13 @@ def register(cls):
 
 
 def apply_parsed(kind, parsed: Parsed, *, run=None, progress: Progress = _no_progress) -> dict:
-    """Write a parsed file and recompute the profiles it affects, in one transaction."""
+    """Write a parsed file and recompute the profiles it affects, in one transaction.
+    `progress` runs 0-100 over this step."""
     importer = IMPORTERS[kind]
     with transaction.atomic():
-        progress(70, "Writing")
+        progress(0, "Writing")
         summary = importer.write(parsed, run=run)
-        progress(90, "Recomputing deprivation profiles")
+        progress(60, "Recomputing deprivation profiles")
         summary["profiles"] = importer.refresh_profiles(parsed, summary)
     progress(100, "Done")
     return summary
@@ -135,11 +138,16 @@ def apply_parsed(kind, parsed: Parsed, *, run=None, progress: Progress = _no_pro
 def import_file(kind, path, *, source_name=None, run=None, progress: Progress = _no_progress) -> dict:
     """Parse, validate and load one file synchronously (no ImportRun bookkeeping).
 
-    Returns the write summary plus layout, row counts and warnings. Raises `ImportRejected`."""
+    Returns the write summary plus layout, row counts and warnings. Raises `ImportRejected`.
+    `progress(pct, message)`: parsing is 0-60, writing and profiles 60-100."""
     path = Path(path)
     importer = IMPORTERS[kind]
-    parsed = importer.parse(path, source_name=source_name or path.name, progress=progress)
-    summary = apply_parsed(kind, parsed, run=run, progress=progress)
+    parsed = importer.parse(
+        path, source_name=source_name or path.name, progress=lambda pct, msg: progress(pct * 60 // 100, msg)
+    )
+    summary = apply_parsed(
+        kind, parsed, run=run, progress=lambda pct, msg: progress(60 + pct * 40 // 100, msg)
+    )
     return {
         "layout": parsed.layout,
         "rows_read": parsed.rows_read,
@@ -289,9 +297,15 @@ def _open_bytes(path: Path, source_name: str, zip_member_pattern) -> tuple[str, 
     name = source_name
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+                raw = gz.read(limit + 1)  # never unpack more than the limit
         except (OSError, EOFError) as exc:
             _reject(source_name, f"not a readable gzip file ({exc})")
+        if len(raw) > limit:
+            _reject(
+                source_name,
+                f"the file unpacks to more than {limit:,} bytes, over the limit (IMPORT_MAX_BYTES)",
+            )
         if source_name.lower().endswith(".gz"):
             name = source_name[:-3]
     if raw[:4] == b"PK\x03\x04":
@@ -340,13 +354,15 @@ def _from_zip(raw, name, pattern, limit):
     return f"{name}/{member.filename}", data, kind
 
 
-def _decode_head(raw: bytes) -> tuple[str, str]:
-    """Pick the encoding: UTF-8 (BOM stripped) or, failing that, Latin-1."""
+def _decode_head(head: bytes) -> str:
+    """The encoding judged from the first 64 KB: UTF-8 (BOM already stripped) or Latin-1. The
+    full read falls back to Latin-1 too if a later byte is not UTF-8 (see `read_table`)."""
     try:
-        raw.decode("utf-8")
-        return "utf-8", "utf-8"
-    except UnicodeDecodeError:
-        return "latin-1", "latin-1"
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the 64 KB boundary is still UTF-8.
+        return "utf-8" if exc.start >= len(head) - 3 else "latin-1"
 
 
 def _match_layout(file, headers: list[str], layouts) -> tuple[Layout, dict]:
@@ -394,9 +410,9 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
         return _read_xlsx(file, raw, layouts)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if not raw.strip():
+    if not raw[:4096].strip() and not raw.strip():
         _reject(file, "the file is empty")
-    encoding, _ = _decode_head(raw)
+    encoding = _decode_head(raw[: 1 << 16])
     # The header record (it may span lines when a quoted header holds a line break).
     head_text = raw[: 1 << 16].decode(encoding, errors="replace")
     reader = csv.reader(io.StringIO(head_text, newline=""))
@@ -411,24 +427,27 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
     categorical = layout.categorical
     dtypes = dict.fromkeys(range(len(headers)), str)
     dtypes.update({positions[f]: "category" for f in fields if f in categorical})
-    progress(5, "Parsing")
+    progress(10, "Parsing")
+    options = {
+        "header": None,
+        "skiprows": 1,  # the header record (pandas counts records, even over quoted line breaks)
+        "names": list(range(len(headers))),
+        # No `usecols`: with it pandas silently drops the extra fields of a too-long row.
+        "index_col": False,
+        "dtype": dtypes,
+        "keep_default_na": False,
+        "na_values": [],
+        "skip_blank_lines": False,
+        "on_bad_lines": "error",
+        "engine": "c",
+        "low_memory": False,
+    }
     try:
-        frame = pd.read_csv(
-            io.BytesIO(raw),
-            header=None,
-            skiprows=header_lines,
-            names=list(range(len(headers))),
-            # No `usecols`: with it pandas silently drops the extra fields of a too-long row.
-            index_col=False,
-            dtype=dtypes,
-            encoding=encoding,
-            keep_default_na=False,
-            na_values=[],
-            skip_blank_lines=False,
-            on_bad_lines="error",
-            engine="c",
-            low_memory=False,
-        )
+        try:
+            frame = pd.read_csv(io.BytesIO(raw), encoding=encoding, **options)
+        except UnicodeDecodeError:
+            encoding = "latin-1"  # not UTF-8 after all: Latin-1 decodes any byte
+            frame = pd.read_csv(io.BytesIO(raw), encoding=encoding, **options)
     except pd.errors.ParserError as exc:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if match:
@@ -437,8 +456,6 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
                 [f"{file}:{line}: (row): {saw} fields where the header has {expected}"], 1
             ) from None
         _reject(file, f"cannot parse the file as CSV ({exc})")
-    except UnicodeDecodeError as exc:  # pragma: no cover - latin-1 decodes any byte
-        _reject(file, f"cannot decode the file ({exc})")
     by_position = {positions[f]: f for f in fields}
     frame = frame[[positions[f] for f in fields]]
     frame.columns = [by_position[c] for c in frame.columns]
@@ -447,7 +464,7 @@ def read_table(path, *, source_name, layouts, zip_member_pattern=None, progress=
     if len(frame) == n_lines - header_lines:
         lines = np.arange(header_lines + 1, header_lines + 1 + len(frame), dtype=np.int64)
     else:
-        lines = _csv_line_numbers(raw, encoding, header_lines, len(frame))
+        lines = _csv_line_numbers(raw, encoding, len(frame))
     # Blank lines (every field empty) are not rows.
     blank = _blank_rows(frame)
     if blank.any():
@@ -476,16 +493,17 @@ def _blank_rows(frame):
     return blank
 
 
-def _csv_line_numbers(raw, encoding, header_lines, n_rows):
+def _csv_line_numbers(raw, encoding, n_rows):
+    """The physical line on which each data record starts (slow path: a quoted field spans
+    lines). Blank lines are records too, as pandas reads them with skip_blank_lines=False."""
     reader = csv.reader(io.StringIO(raw.decode(encoding), newline=""))
     lines = []
     start = 1
     for i, _row in enumerate(reader):
-        if i >= header_lines and i > 0 or (i == 0 and header_lines == 0):
+        if i > 0:  # record 0 is the header
             lines.append(start)
         start = reader.line_num + 1
-    lines = lines[-n_rows:] if n_rows else []
-    return np.asarray(lines, dtype=np.int64)
+    return np.asarray(lines[:n_rows], dtype=np.int64)
 
 
 def _cell_text(value):
@@ -563,20 +581,26 @@ ONS_REGION = re.compile(r"E40\d{6}")
 def stripped(series: pd.Series) -> pd.Series:
     """Strip white space; categoricals stay categoricals (only their categories are touched)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = pd.Index([str(c).strip() for c in series.cat.categories])
-        if cats.has_duplicates:
+        cats = series.cat.categories
+        clean = cats.astype(str).str.strip()
+        if (clean == cats).all():
+            return series
+        if clean.has_duplicates:
             return series.astype(str).str.strip().astype("category")
-        return series.cat.rename_categories(cats)
+        return series.cat.rename_categories(clean)
     return series.fillna("").astype(str).str.strip()
 
 
 def mismatch(series: pd.Series, pattern: re.Pattern, *, allow_blank=False) -> np.ndarray:
     """Rows whose value does not fully match `pattern` (evaluated once per distinct value)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = series.cat.categories
-        bad = [c for c in cats if not (pattern.fullmatch(str(c)) or (allow_blank and str(c) == ""))]
-        out = series.isin(bad).to_numpy() if bad else np.zeros(len(series), dtype=bool)
-        return out | series.isna().to_numpy() if not allow_blank else out
+        cats = series.cat.categories.astype(str)
+        ok = np.asarray(cats.str.fullmatch(pattern.pattern), dtype=bool)
+        if allow_blank:
+            ok |= np.asarray(cats == "", dtype=bool)
+        codes = series.cat.codes.to_numpy()
+        out = np.where(codes < 0, not allow_blank, ~ok[np.maximum(codes, 0)] if len(ok) else True)
+        return out.astype(bool)
     values = series.fillna("").astype(str)
     ok = values.str.fullmatch(pattern.pattern)
     if allow_blank:

@@ -100,7 +100,7 @@ class EpcnImporter(Importer):
 
     def parse(self, path, *, source_name, progress=lambda pct, msg: None):
         table = self.read(path, source_name=source_name, progress=progress)
-        progress(30, "Validating")
+        progress(50, "Validating")
         df = table.frame
         for col in df.columns:
             df[col] = stripped(df[col])

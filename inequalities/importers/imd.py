@@ -108,6 +108,8 @@ def _layouts():
                     "score": f"{IMD} Score",
                     "rank": f"{IMD} Rank {WHERE_RANK}",
                     "decile": _decile(IMD),
+                    # File 7 holds all of File 2's columns too; more required columns = chosen.
+                    **{f"{d}_rank": f"{DOMAIN_HEADERS[d]} Rank {WHERE_RANK}" for d in SEVEN},
                     **_domain_deciles(SEVEN + ["idaci", "idaopi"]),
                     "population": (
                         "Total population: mid 2015 (excluding prisoners)",
@@ -158,7 +160,7 @@ class ImdImporter(Importer):
 
     def parse(self, path, *, source_name, progress=lambda pct, msg: None):
         table = self.read(path, source_name=source_name, progress=progress)
-        progress(30, "Validating")
+        progress(50, "Validating")
         year, geography, expected = edition_for_layout(table)
         df = table.frame
         errors = Errors(table.file, table.rows)

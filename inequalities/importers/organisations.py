@@ -18,7 +18,7 @@ def upsert(model, rows: dict, fields: list[str]) -> tuple[dict, int, int]:
             continue
         dirty = False
         for f in fields:
-            if f in values and getattr(obj, f if not f.endswith("_id") else f) != values[f]:
+            if f in values and getattr(obj, f) != values[f]:
                 setattr(obj, f, values[f])
                 dirty = True
         if dirty:

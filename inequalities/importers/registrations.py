@@ -17,7 +17,6 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 from django.utils import timezone
 
 from inequalities.models import (
@@ -31,6 +30,7 @@ from inequalities.models import (
     RegistrationSnapshot,
 )
 
+from . import partitions
 from .base import (
     PRACTICE_CODE,
     Errors,
@@ -41,6 +41,7 @@ from .base import (
     mismatch,
     parse_whole_numbers,
     register,
+    stripped,
 )
 from .bulk import load_frame
 
@@ -79,8 +80,9 @@ def detect_geography(lsoa_codes) -> tuple[str, str]:
     Codes numbered above E01033768 exist only in 2021. Otherwise the codes are compared with
     the LSOA sets the database knows (lookup and IMD editions): codes found only among 2011 LSOAs
     mean 2011, only among 2021 LSOAs mean 2021."""
-    english = [c for c in lsoa_codes if isinstance(c, str) and c.startswith("E01") and c[3:].isdigit()]
-    if any(int(c[3:]) > LAST_2011_LSOA for c in english):
+    codes_index = pd.Index(lsoa_codes, dtype=object).astype(str)
+    english = codes_index[np.asarray(codes_index.str.fullmatch(r"E01\d{6}"), dtype=bool)]
+    if len(english) and english.str[3:].astype(int).max() > LAST_2011_LSOA:
         return Geography.LSOA21, "codes above E01033768 exist only in LSOA 2021"
     codes = set(english)
     known = {Geography.LSOA11: set(), Geography.LSOA21: set()}
@@ -110,16 +112,20 @@ class RegistrationsImporter(Importer):
 
     def parse(self, path, *, source_name, progress=lambda pct, msg: None):
         table = self.read(path, source_name=source_name, progress=progress)
-        progress(30, "Validating")
+        progress(50, "Validating")
         df = table.frame
         n = table.rows
         errors = Errors(table.file, n)
         for f in ("practice", "lsoa", "sex", "extract_date"):
-            df[f] = df[f].cat.rename_categories([str(c).strip() for c in df[f].cat.categories])
-        sex = df["sex"].cat.rename_categories([c.upper() for c in df["sex"].cat.categories])
-        bad_sex = ~sex.isin(SEXES).to_numpy()
+            df[f] = stripped(df[f])
+        # SEX is judged per category (ALL, MALE, FEMALE in any case), then mapped to rows by code.
+        sex_codes = df["sex"].cat.codes.to_numpy()
+        sex_cats = df["sex"].cat.categories.astype(str).str.upper().to_numpy(dtype=object)
+        sex_ok = np.append(np.isin(sex_cats, list(SEXES)), False)  # last: a missing value
+        sex_all = np.append(sex_cats == "ALL", False)
+        bad_sex = ~sex_ok[np.where(sex_codes < 0, len(sex_cats), sex_codes)]
         errors.add_mask(table, bad_sex, "sex", lambda v: f"'{v}' is not a sex value (ALL, MALE, FEMALE)")
-        keep = (sex == "ALL").to_numpy()
+        keep = sex_all[np.where(sex_codes < 0, len(sex_cats), sex_codes)]
 
         errors.add_mask(table, blank(df["practice"]), "practice", "missing practice code")
         errors.add_mask(
@@ -188,26 +194,33 @@ class RegistrationsImporter(Importer):
             errors.file_error("no rows with SEX = ALL")
         errors.raise_if_any(layout=table.layout.name, rows_read=n)
 
-        progress(45, "Checking practices")
+        progress(80, "Checking practices")
         extract_date = next(iter(used))
-        rows = df.loc[keep, ["practice", "lsoa"]]
-        frame = pd.DataFrame(
-            {
-                "practice_code": rows["practice"].cat.remove_unused_categories(),
-                "lsoa_code": rows["lsoa"].cat.remove_unused_categories(),
-                "patients": patients[keep],
-            }
-        ).reset_index(drop=True)
+        if keep.all():
+            frame = pd.DataFrame(
+                {"practice_code": df["practice"], "lsoa_code": df["lsoa"], "patients": patients}
+            )
+        else:
+            rows = df.loc[keep, ["practice", "lsoa"]]
+            frame = pd.DataFrame(
+                {
+                    "practice_code": rows["practice"].cat.remove_unused_categories(),
+                    "lsoa_code": rows["lsoa"].cat.remove_unused_categories(),
+                    "patients": patients[keep],
+                }
+            ).reset_index(drop=True)
         lsoa_cats = frame["lsoa_code"].cat.categories.astype(str)
-        english = np.array([bool(re.fullmatch(r"E01\d{6}", c)) for c in lsoa_cats])
+        english = np.asarray(lsoa_cats.str.fullmatch(r"E01\d{6}"), dtype=bool)
         not_english = ~english[frame["lsoa_code"].cat.codes.to_numpy()] if len(lsoa_cats) else None
         geography, why = detect_geography(lsoa_cats.tolist())
-        names = (
-            df.loc[keep, ["practice", "practice_name"]]
-            .drop_duplicates("practice")
-            .astype(str)
-            .set_index("practice")["practice_name"]
-        )
+        # The name on each practice's first loaded row.
+        loaded = np.flatnonzero(keep)
+        _, first = np.unique(df["practice"].cat.codes.to_numpy()[loaded], return_index=True)
+        first_row = loaded[first]
+        names = pd.Series(
+            df["practice_name"].astype(object).to_numpy()[first_row],
+            index=df["practice"].astype(object).to_numpy()[first_row],
+        ).astype(str)
         known = set(Practice.objects.values_list("code", flat=True))
         unknown = sorted(set(names.index) - known)
         warnings = []
@@ -251,12 +264,14 @@ class RegistrationsImporter(Importer):
         snapshot, created = RegistrationSnapshot.objects.get_or_create(
             extract_date=meta["extract_date"], defaults={"geography": meta["geography"]}
         )
-        replaced = 0
+        replaced = 0 if created else snapshot.row_count
+        partitioned = partitions.is_partitioned()
         if not created:
-            replaced = snapshot.row_count
-            # Both are single set-based DELETEs (no dependants, no signals).
-            Registration.objects.filter(snapshot=snapshot).delete()
+            # Profiles of the old rows go; they are recomputed after this write.
             DeprivationProfile.objects.filter(snapshot=snapshot).delete()
+            if not partitioned:
+                # A single set-based DELETE (no dependants, no signals).
+                Registration.objects.filter(snapshot=snapshot).delete()
         snapshot.publication = meta["publication"]
         snapshot.geography = meta["geography"]
         snapshot.layout = parsed.layout
@@ -278,12 +293,11 @@ class RegistrationsImporter(Importer):
             if c not in existing
         ]
         Practice.objects.bulk_create(new, batch_size=1000)
-        frame = parsed.frame
-        frame = frame.assign(snapshot_id=snapshot.pk)
-        load_frame(Registration, frame, ["snapshot_id", "practice_code", "lsoa_code", "patients"])
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(Registration._meta.db_table)}")
+        if partitioned:
+            partitions.swap_in(snapshot.pk, parsed.frame)
+        else:
+            frame = parsed.frame.assign(snapshot_id=snapshot.pk)
+            load_frame(Registration, frame, ["snapshot_id", "practice_code", "lsoa_code", "patients"])
         parsed.meta["snapshot_id"] = snapshot.pk
         return {
             "extract_date": meta["extract_date"].isoformat(),

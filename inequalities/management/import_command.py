@@ -22,7 +22,7 @@ class ImportCommand(BaseCommand):
 
     @property
     def help(self):
-        return f"Import a {ImportRun.Kind(self.kind).label} file (CSV, XLSX or ZIP as published)."
+        return f"Import a file of {ImportRun.Kind(self.kind).label} data (CSV, XLSX or ZIP as published)."
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the file to import")

@@ -99,6 +99,9 @@ class LsoaLookup(models.Model):
             models.UniqueConstraint(fields=["lsoa11_code", "lsoa21_code"], name="unique_lsoa_pair")
         ]
 
+    def __str__(self):
+        return f"{self.lsoa11_code} -> {self.lsoa21_code} ({self.change})"
+
 
 class RegistrationSnapshot(models.Model):
     extract_date = models.DateField(unique=True)
@@ -121,11 +124,16 @@ class RegistrationSnapshot(models.Model):
 
 
 class Registration(models.Model):
-    # Bulk-load trade-offs (ADR-worthy): no separate index, as the unique constraint below leads
-    # with snapshot_id; and no database FK constraint, because PostgreSQL checks a deferred FK
-    # row by row at COMMIT (~4 s for 1.2 M rows). Rows are only written by the registrations
-    # importer, for the snapshot it has just created or locked, and deleting a snapshot still
-    # cascades through the ORM.
+    """Patients of one practice living in one LSOA at one extract date.
+
+    Bulk-load trade-offs (see inequalities/importers/partitions.py): the natural key is the
+    primary key (one index, no surrogate id to generate for 1.2 M rows), and there is no database
+    FK constraint to the snapshot, because PostgreSQL checks a deferred FK row by row at COMMIT
+    (~4 s for a national file). Rows are written only by the registrations importer, for the
+    snapshot it has just created or locked; deleting a snapshot still cascades through the ORM.
+    On PostgreSQL the table is partitioned by snapshot (migration 0004)."""
+
+    pk = models.CompositePrimaryKey("snapshot_id", "practice_code", "lsoa_code")
     snapshot = models.ForeignKey(
         RegistrationSnapshot,
         on_delete=models.CASCADE,
@@ -138,13 +146,8 @@ class Registration(models.Model):
     lsoa_code = models.CharField(max_length=12, blank=True, default="")
     patients = models.PositiveIntegerField()
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["snapshot", "practice_code", "lsoa_code"],
-                name="unique_snapshot_practice_lsoa",
-            )
-        ]
+    def __str__(self):
+        return f"{self.practice_code} {self.lsoa_code or '(no LSOA)'}: {self.patients}"
 
 
 class ProfileLevel(models.TextChoices):
@@ -179,6 +182,9 @@ class DeprivationProfile(models.Model):
             models.UniqueConstraint(fields=["level", "code", "edition", "snapshot"], name="unique_profile")
         ]
         indexes = [models.Index(fields=["edition", "snapshot", "level"])]
+
+    def __str__(self):
+        return f"{self.get_level_display()} {self.code}: {self.registered_patients} patients"
 
     @property
     def known_patients(self):

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from inequalities import imports, policy
 from inequalities.exports import csv_response
 from inequalities.import_forms import ImportUploadForm
-from inequalities.models import ImportRun
+from inequalities.models import AuditEvent, ImportRun
 from inequalities.policy import Permission
 
 _ERROR_PARTS = re.compile(r"^(?P<file>[^:]*):(?P<line>\d+): (?P<column>[^:]*): (?P<problem>.*)$", re.S)
@@ -91,7 +91,12 @@ def index(request):
     return render(
         request,
         "inequalities/imports/index.html",
-        {"form": form, "page": page, "breadcrumbs": [("Home", reverse("home"))]},
+        {
+            "form": form,
+            "page": page,
+            "current": current_data(),
+            "breadcrumbs": [("Home", reverse("home"))],
+        },
     )
 
 
@@ -108,12 +113,46 @@ def split_error(run, message):
     return {"file": run.source_name, "line": None, "column": None, "problem": message}
 
 
+def _display(value):
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_display(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_display(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
 def _summary_items(run):
-    return [(str(key).replace("_", " ").capitalize(), value) for key, value in run.summary.items()]
+    return [(str(key).replace("_", " ").capitalize(), _display(value)) for key, value in run.summary.items()]
+
+
+def current_data():
+    """The latest successful import of each kind: what the portal's figures are built on."""
+    latest = []
+    for kind in ImportRun.Kind:
+        run = (
+            ImportRun.objects.filter(kind=kind, status=ImportRun.Status.SUCCEEDED)
+            .select_related("created_by")
+            .order_by("-finished_at", "-pk")
+            .first()
+        )
+        latest.append((kind, run))
+    return latest
 
 
 def detail(request, run_id):
     run = _run_or_404(request, run_id)
+    # The follow-on recompute leaves an audit event on the run (inequalities.tasks).
+    recomputed = (
+        AuditEvent.objects.filter(
+            action="profiles.recomputed", object_type=ImportRun._meta.label, object_id=str(run.pk)
+        )
+        .order_by("-at")
+        .first()
+        if run.status == ImportRun.Status.SUCCEEDED
+        else None
+    )
     return render(
         request,
         "inequalities/imports/detail.html",
@@ -121,6 +160,7 @@ def detail(request, run_id):
             "run": run,
             "errors": [split_error(run, e) for e in run.errors],
             "summary_items": _summary_items(run),
+            "recomputed": recomputed,
             "stale_after_minutes": settings.IMPORT_STALE_AFTER_SECONDS // 60,
             "breadcrumbs": _crumbs(),
         },

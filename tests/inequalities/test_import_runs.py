@@ -430,3 +430,35 @@ def test_scheduled_tasks_run_through_celery(db, settings, tmp_path):
     assert tasks.scan_drop_folder.delay().get() == []
     stale.refresh_from_db()
     assert stale.status == Status.FAILED
+
+
+def test_progress_writes_each_new_step_but_throttles_repeats(db):
+    run = ImportRun.objects.create(kind="imd", source_name="x.csv", status=Status.RUNNING)
+    progress = imports._Progress(run.pk)
+    seen = []
+
+    def written():
+        run.refresh_from_db()
+        seen.append((run.progress, run.progress_message))
+
+    progress(2, "Reading the file")
+    written()
+    time.sleep(0.15)
+    progress(30, "Validating")
+    written()
+    progress(31, "Validating")  # the same step again at once: not written
+    written()
+    time.sleep(0.15)
+    progress(45, "Checking practices")
+    written()
+
+    assert seen == [
+        (2, "Reading the file"),
+        (30, "Validating"),
+        (30, "Validating"),
+        (45, "Checking practices"),
+    ]
+
+
+def test_execute_run_of_a_deleted_run_does_nothing(db):
+    assert execute_run(123456) is None

@@ -281,7 +281,7 @@ def test_file_over_the_size_limit_is_rejected(tmp_path, unchanged, settings):
     ]
 
 
-def test_gzip_unpacking_over_the_size_limit_is_rejected(tmp_path, unchanged, settings):
+def test_zip_member_unpacking_over_the_size_limit_is_rejected(tmp_path, unchanged, settings):
     settings.IMPORT_MAX_BYTES = 300
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -433,4 +433,63 @@ def test_xlsx_row_errors_name_the_sheet_and_row(tmp_path, unchanged):
     exc = rejected("lsoa_lookup", path)
     assert exc.errors == [
         "lookup.xlsx (sheet lookup):3: LSOA21CD: 'E0100002' is not an LSOA 2021 code (E01/W01 and 6 digits)"
+    ]
+
+
+def test_line_numbers_count_a_header_spanning_two_lines(tmp_path, unchanged):
+    header = (
+        '"Partner\nOrganisation Code",Partner Name,Practice Parent Sub ICB Loc Code,'
+        "Practice Parent Sub ICB Loc Name,PCN Code,PCN Name,PCN Parent Sub ICB Loc Code,"
+        "PCN Parent Sub ICB Loc Name,Practice to PCN Relationship Start Date,"
+        "Practice to PCN Relationship End Date"
+    )
+    text = "\n".join(
+        [
+            header,
+            'A81001,"DENSHAM\nSURGERY",16C,TEES,U89141,STOCKTON PCN,16C,TEES,20191001,',
+            "A8100X,QUEENS PARK,16C,TEES,U89141,STOCKTON PCN,16C,TEES,20191001,",
+        ]
+    )
+    exc = rejected("epcn", write(tmp_path, "epcn.csv", text))
+    assert exc.errors == [
+        "epcn.csv:5: Partner Organisation Code: 'A8100X' is not a practice ODS code (a letter and 5 digits)"
+    ]
+
+
+def test_progress_rises_to_100(tmp_path, db, baseline):
+    seen = []
+    import_file(
+        "registrations", write(tmp_path, "reg.csv", GOOD_REGISTRATIONS), progress=lambda p, m: seen.append(p)
+    )
+    assert seen == sorted(seen) and seen[0] < 10 and seen[-1] == 100
+
+
+def test_gzip_unpacking_over_the_size_limit_is_rejected(tmp_path, unchanged, settings):
+    settings.IMPORT_MAX_BYTES = 300
+    path = write(tmp_path, "reg.csv.gz", gzip.compress((GOOD_REGISTRATIONS * 3).encode()))
+    assert path.stat().st_size < 300
+    exc = rejected("registrations", path)
+    assert exc.errors == [
+        "reg.csv.gz: the file unpacks to more than 300 bytes, over the limit (IMPORT_MAX_BYTES)"
+    ]
+
+
+def test_published_xlsx_layout_is_found_on_its_sheet_after_a_notes_sheet(tmp_path, unchanged):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["English Indices of Deprivation 2019"])
+    ws = wb.create_sheet("IMD2019")
+    ws.append(IMD_HEADER.split(","))
+    ws.append(["E01000001", "City of London 001A", "E09000001", "City of London", 29199, 9])
+    ws.append(["E01000002", "City of London 001B", "E09000001", "City of London", 30379, 12])
+    path = tmp_path / "File_1.xlsx"
+    wb.save(path)
+    exc = rejected("imd", path)
+    assert exc.layout == "IoD2019 File 1"
+    assert exc.errors == [
+        "File_1.xlsx (sheet IMD2019): 2 LSOAs where the IoD2019 edition (LSOA 2011) has 32,844: the file "
+        "is incomplete or not the national file",
+        f"File_1.xlsx (sheet IMD2019):3: {DECILE}: decile '12' is not a whole number from 1 to 10",
     ]
