@@ -38,7 +38,10 @@ def _may_grant(by, role, pcn, icb):
     # by=None is the system itself (demo loader, management commands); views always pass a user.
     if by is None or policy.is_administrator(by):
         return True
-    # A PCN's clinical director grants the PCN's own roles; the HI lead is nominated separately.
+    # A PCN's clinical director grants the PCN's own roles; the HI lead role goes with a
+    # nomination (inequalities.actions_leads), so whoever may nominate may grant and end it.
+    if pcn is not None and Role(role) == Role.HI_LEAD:
+        return policy.has_permission(by, Permission.NOMINATE_HI_LEAD, pcn=pcn)
     return (
         pcn is not None
         and Role(role) in {Role.PCN_MEMBER, Role.CLINICAL_DIRECTOR}

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class InequalitiesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "inequalities"
+
+    def ready(self):
+        # Sign-in, sign-out and two-factor changes write audit events.
+        from inequalities import signals  # noqa: F401

@@ -12,9 +12,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from inequalities import actions
-from inequalities.models import ICB, ICB_ROLES, PCN, PCN_ROLES, Role
+from inequalities import actions, actions_leads
+from inequalities.models import ICB, ICB_ROLES, PCN, PCN_ROLES, HILeadNomination, Role
 
 DATA_DIR = Path(settings.BASE_DIR) / "data" / "open"
 # A demo-only password, printed on purpose; load_demo refuses to run with DEBUG off.
@@ -77,6 +78,11 @@ def create_demo_users():
         pcn = PCN.objects.get(code=demo.scope) if demo.role in PCN_ROLES else None
         icb = ICB.objects.get(code=demo.scope) if demo.role in ICB_ROLES else None
         actions.grant_membership(user=user, role=demo.role, pcn=pcn, icb=icb, by=None)
+        if demo.role == Role.HI_LEAD and not HILeadNomination.objects.current().filter(pcn=pcn).exists():
+            # The HI lead is a nomination (with its term), not only a membership.
+            actions_leads.nominate_hi_lead(
+                pcn=pcn, user=user, role_type="clinical", start_date=timezone.localdate(), by=None
+            )
 
 
 def credentials_table():

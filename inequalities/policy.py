@@ -159,6 +159,27 @@ def icbs_for(user, perm=Permission.VIEW_ICB):
     return ICB.objects.filter(pk__in=icb_ids)
 
 
+def icbs_belonged_to(user):
+    """ICBs the user belongs to: through an ICB role, or a PCN role on one of its PCNs (everyone
+    "in the ICB", e.g. for its directory of HI leads and its PLUS list). Administrators: all."""
+    if is_administrator(user):
+        return ICB.objects.all()
+    icb_ids = {m.icb_id for m in _memberships(user) if m.icb_id}
+    icb_ids |= {m.pcn.sub_icb.icb_id for m in _memberships(user) if m.pcn_id}
+    return ICB.objects.filter(pk__in=icb_ids)
+
+
+def belongs_to_icb(user, icb):
+    return is_administrator(user) or icbs_belonged_to(user).filter(pk=icb.pk).exists()
+
+
+def get_icb_belonged_or_404(user, code):
+    icb = ICB.objects.select_related("region").filter(code=code).first()
+    if icb is None or not belongs_to_icb(user, icb):
+        raise Http404("No such ICB")
+    return icb
+
+
 def audit_events_for(user):
     if is_administrator(user):
         return AuditEvent.objects.all()

@@ -10,4 +10,5 @@ urlpatterns = [
     path("imports/", include("inequalities.urls_imports")),
     path("dashboards/", include("dashboards.urls")),
     path("", include("inequalities.urls")),
+    path("", include("inequalities.urls_leads")),
 ]

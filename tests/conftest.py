@@ -156,7 +156,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def chromium_browser():
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if not executable:
         _require_or_skip("REQUIRE_BROWSER", f"Chromium not installed at {CHROMIUM} (make e2e-setup)")
     try:
         from playwright.sync_api import sync_playwright
@@ -166,7 +167,7 @@ def chromium_browser():
     # code in the same thread are still synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -11,7 +11,7 @@ import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from inequalities.models import Membership, Role
+from inequalities.models import ClinicalArea, HILeadNomination, Membership, PlusGroup, Role, TargetPopulation
 
 ROLES = [
     "anonymous",
@@ -165,6 +165,115 @@ CASES = [
     Case("mfa_generate_recovery_codes", statuses(302, anonymous=LOGIN)),
     Case("mfa_download_recovery_codes", statuses(404, anonymous=LOGIN)),
 ]
+
+
+def _with_lead(pcn_attr, user_role):
+    def kwargs(w):
+        pcn = getattr(w, pcn_attr)
+        HILeadNomination.objects.create(
+            pcn=pcn, user=w.users[user_role], role_type="clinical", start_date="2025-01-01"
+        )
+        return {"code": pcn.code}
+
+    return kwargs
+
+
+def _plus_group(icb_attr, *, national=False):
+    def kwargs(w):
+        icb = getattr(w, icb_attr)
+        group = PlusGroup.objects.create(icb=None if national else icb, name=f"Group {icb_attr} {national}")
+        return {"code": icb.code, "group_id": group.pk}
+
+    return kwargs
+
+
+def _population(pcn_attr, *, addressed_via=None):
+    def kwargs(w):
+        area, _ = ClinicalArea.objects.get_or_create(code="smi", defaults={"name": "SMI", "group": "adult"})
+        tp = TargetPopulation.objects.create(pcn=getattr(w, pcn_attr), name="Core20 SMI", clinical_area=area)
+        return {"code": getattr(w, addressed_via or pcn_attr).code, "pk": tp.pk}
+
+    return kwargs
+
+
+_ICB_PEOPLE = set(OWN_PCN)  # PCN roles of the ICB's PCNs and the ICB's own roles
+_ICB_STAFF = {"icb_analyst", "commissioner", "administrator"}
+_LEADS = {"clinical_director", "hi_lead", "administrator"}
+_OWN = lambda w: {"code": w.pcn.code}  # noqa: E731
+_OTHER = lambda w: {"code": w.other_pcn.code}  # noqa: E731
+_ICB = lambda w: {"code": w.icb.code}  # noqa: E731
+_OTHER_ICB = lambda w: {"code": w.other_icb.code}  # noqa: E731
+_OTHER_PCN_VIEWERS = {"administrator", "no_role"}
+
+LEAD_CASES = [
+    Case("hi_lead_detail", only(set(OWN_PCN)), _OWN),
+    Case("hi_lead_detail", only(_OTHER_PCN_VIEWERS), _OTHER, label="other-icb-pcn"),
+    Case("hi_lead_nominate", only({"clinical_director", "administrator"}), _OWN),
+    Case("hi_lead_nominate", only({"administrator"}), _OTHER, label="other-pcn"),
+    Case(
+        "hi_lead_end", only({"clinical_director", "administrator"}, 302), _with_lead("pcn", "hi_lead"), "post"
+    ),
+    Case(
+        "hi_lead_end",
+        only({"administrator"}, 302),
+        _with_lead("other_pcn", "no_role"),
+        "post",
+        label="other-pcn",
+    ),
+    Case("hi_lead_end", only(set()), _OWN, "post", label="no-current-lead"),
+    Case("lead_activity", only(set(OWN_PCN)), _OWN),
+    Case("lead_activity", only(_OTHER_PCN_VIEWERS), _OTHER, label="other-icb-pcn"),
+    Case("lead_activity_add", only(_LEADS), _OWN),
+    Case("lead_activity_add", only({"administrator"}), _OTHER, label="other-pcn"),
+    Case("icb_lead_directory", only(_ICB_PEOPLE), _ICB),
+    Case("icb_lead_directory", only(_OTHER_PCN_VIEWERS), _OTHER_ICB, label="other-icb"),
+    Case("icb_lead_compliance", only(_ICB_STAFF), _ICB),
+    Case("icb_lead_compliance", only({"administrator"}), _OTHER_ICB, label="other-icb"),
+    Case("icb_lead_activity", only(_ICB_STAFF), _ICB),
+    Case("icb_lead_activity", only({"administrator"}), _OTHER_ICB, label="other-icb"),
+    Case("peer_network", only(_LEADS)),
+    Case("core20plus5", statuses(200, anonymous=LOGIN)),
+    Case("plus_list", only(_ICB_PEOPLE), _ICB),
+    Case("plus_list", only(_OTHER_PCN_VIEWERS), _OTHER_ICB, label="other-icb"),
+    Case("plus_group_add", only({"icb_analyst", "administrator"}), _ICB),
+    Case("plus_group_add", only({"administrator"}), _OTHER_ICB, label="other-icb"),
+    Case("plus_group_edit", only({"icb_analyst", "administrator"}), _plus_group("icb")),
+    Case("plus_group_edit", only({"administrator"}), _plus_group("other_icb"), label="other-icb"),
+    Case("plus_group_edit", only(set()), _plus_group("icb", national=True), label="national"),
+    Case("plus_group_retire", only({"icb_analyst", "administrator"}, 302), _plus_group("icb"), "post"),
+    Case(
+        "plus_group_retire", only({"administrator"}, 302), _plus_group("other_icb"), "post", label="other-icb"
+    ),
+    Case("pcn_workspace", only(set(OWN_PCN)), _OWN),
+    Case("pcn_workspace", only(_OTHER_PCN_VIEWERS), _OTHER, label="other-icb-pcn"),
+    Case("target_population_list", only(set(OWN_PCN)), _OWN),
+    Case("target_population_list", only(_OTHER_PCN_VIEWERS), _OTHER, label="other-icb-pcn"),
+    Case("target_population_add", only(_LEADS), _OWN),
+    Case("target_population_add", only({"administrator"}), _OTHER, label="other-pcn"),
+    Case("target_population_detail", only(set(OWN_PCN)), _population("pcn")),
+    Case(
+        "target_population_detail", only(_OTHER_PCN_VIEWERS), _population("other_pcn"), label="other-icb-pcn"
+    ),
+    Case(
+        "target_population_detail",
+        only(set()),
+        _population("other_pcn", addressed_via="pcn"),
+        label="wrong-pcn",
+    ),
+    Case("target_population_edit", only(_LEADS), _population("pcn")),
+    Case("target_population_edit", only({"administrator"}), _population("other_pcn"), label="other-pcn"),
+    Case("priority_targets_pcn", only(set(OWN_PCN)), _OWN),
+    Case("priority_targets_pcn", only(_OTHER_PCN_VIEWERS), _OTHER, label="other-icb-pcn"),
+    Case("priority_targets_enter", only(_LEADS), _OWN),
+    Case("priority_targets_enter", only({"administrator"}), _OTHER, label="other-pcn"),
+    Case("priority_targets_upload", only(_LEADS), _OWN),
+    Case("priority_targets_upload", only({"administrator"}), _OTHER, label="other-pcn"),
+    Case("priority_targets_template", only(_LEADS), _OWN),
+    Case("priority_targets_template", only({"administrator"}), _OTHER, label="other-pcn"),
+    Case("priority_targets_icb", only(_ICB_STAFF), _ICB),
+    Case("priority_targets_icb", only({"administrator"}), _OTHER_ICB, label="other-icb"),
+]
+CASES += LEAD_CASES
 
 
 def _walk(resolver, prefix="", namespace=None):

@@ -13,7 +13,9 @@ from .deprivation import (
     Registration,
     RegistrationSnapshot,
 )
+from .leads import HILeadNomination, LeadActivity
 from .organisations import ICB, PCN, Practice, PracticePCNMembership, Region, SubICB
+from .targets import PriorityTargetReturn
 
 __all__ = [
     "AgeGroup",
@@ -25,17 +27,20 @@ __all__ = [
     "DOMAINS",
     "DeprivationProfile",
     "Geography",
+    "HILeadNomination",
     "ICB",
     "ICB_ROLES",
     "ImdEdition",
     "ImportRun",
     "LsoaDeprivation",
+    "LeadActivity",
     "LsoaLookup",
     "Membership",
     "PCN",
     "PCN_ROLES",
     "Practice",
     "PracticePCNMembership",
+    "PriorityTargetReturn",
     "ProfileLevel",
     "Region",
     "Registration",
