@@ -274,6 +274,142 @@ LEAD_CASES = [
     Case("priority_targets_icb", only({"administrator"}), _OTHER_ICB, label="other-icb"),
 ]
 CASES += LEAD_CASES
+# --- Intervention plans (interventions.urls) --------------------------------------------------------
+
+DRAFTERS = {"clinical_director", "hi_lead", "pcn_member", "administrator"}
+LEADS = {"clinical_director", "hi_lead", "administrator"}
+ICB_VIEWERS = {"icb_analyst", "commissioner", "administrator"}
+ELSEWHERE = {"administrator", "no_role"}  # no_role is a member of the other ICB's PCN
+
+
+def _plan(w, pcn=None, status="draft"):
+    from interventions.models import InterventionPlan, PlanVersion
+    from interventions.versions import current_snapshot
+    from tests.factories.interventions import complete_plan
+
+    plan = complete_plan(pcn or w.pcn)
+    if status != "draft":
+        PlanVersion.objects.create(
+            plan=plan, number=1, snapshot=current_snapshot(plan), submitted_by=w.users["hi_lead"]
+        )
+        InterventionPlan.objects.filter(pk=plan.pk).update(status=status)
+    return plan
+
+
+def _plan_kwargs(status="draft", other=False, **extra):
+    def build(w):
+        plan = _plan(w, w.other_pcn if other else None, status)
+        kwargs = {"pk": plan.pk}
+        for key, value in extra.items():
+            if value == "measure":
+                kwargs[key] = plan.measures.get().pk
+            elif value == "engagement":
+                kwargs[key] = plan.engagement.get().pk
+            else:
+                kwargs[key] = value
+        return kwargs
+
+    return build
+
+
+def _measure_kwargs(status="approved", other=False):
+    return lambda w: {"measure_id": _plan(w, w.other_pcn if other else None, status).measures.get().pk}
+
+
+def _plan_cases(name, own, elsewhere, kwargs, method="get", **kw):
+    """The same URL on a plan of the user's PCN and on one of a PCN in the other ICB."""
+    return [
+        Case(f"interventions:{name}", own, kwargs(False), method=method, **kw),
+        Case(f"interventions:{name}", elsewhere, kwargs(True), method=method, label="other-icb-pcn"),
+    ]
+
+
+CASES += [
+    *_plan_cases(
+        "pcn_plans",
+        only(set(OWN_PCN)),
+        only(ELSEWHERE),
+        lambda other: lambda w: {"code": (w.other_pcn if other else w.pcn).code},
+    ),
+    *_plan_cases(
+        "plan_create",
+        only(DRAFTERS),
+        only(ELSEWHERE),
+        lambda other: lambda w: {"code": (w.other_pcn if other else w.pcn).code},
+    ),
+    *_plan_cases("plan_detail", only(set(OWN_PCN)), only(ELSEWHERE), lambda o: _plan_kwargs(other=o)),
+    *_plan_cases("plan_print", only(set(OWN_PCN)), only(ELSEWHERE), lambda o: _plan_kwargs(other=o)),
+    *_plan_cases("plan_measures_csv", only(set(OWN_PCN)), only(ELSEWHERE), lambda o: _plan_kwargs(other=o)),
+    *_plan_cases(
+        "plan_version",
+        only(set(OWN_PCN)),
+        only(ELSEWHERE),
+        lambda o: _plan_kwargs("submitted", other=o, number=1),
+    ),
+    *_plan_cases(
+        "plan_step", only(DRAFTERS), only(ELSEWHERE), lambda o: _plan_kwargs(other=o, step="evidence")
+    ),
+    *_plan_cases("measure_add", only(DRAFTERS), only(ELSEWHERE), lambda o: _plan_kwargs(other=o)),
+    *_plan_cases(
+        "measure_edit", only(DRAFTERS), only(ELSEWHERE), lambda o: _plan_kwargs(other=o, measure_id="measure")
+    ),
+    # Bare POSTs (no version): allowed people are sent back to the page with "the plan changed".
+    *_plan_cases(
+        "measure_remove",
+        only(DRAFTERS, 302),
+        only(ELSEWHERE, 302),
+        lambda o: _plan_kwargs(other=o, measure_id="measure"),
+        method="post",
+    ),
+    *_plan_cases(
+        "engagement_remove",
+        only(DRAFTERS, 302),
+        only(ELSEWHERE, 302),
+        lambda o: _plan_kwargs(other=o, record_id="engagement"),
+        method="post",
+    ),
+    *_plan_cases(
+        "plan_submit",
+        only(LEADS, 302),
+        only({"administrator"}, 302),
+        lambda o: _plan_kwargs(other=o),
+        method="post",
+    ),
+    *_plan_cases(
+        "plan_decide",
+        only({"commissioner", "administrator"}),
+        only({"administrator"}),
+        lambda o: _plan_kwargs("submitted", other=o),
+    ),
+    *_plan_cases(
+        "plan_transition",
+        only(LEADS),
+        only({"administrator"}),
+        lambda o: _plan_kwargs("approved", other=o, transition="start"),
+    ),
+    *_plan_cases("measure_detail", only(set(OWN_PCN)), only(ELSEWHERE), lambda o: _measure_kwargs(other=o)),
+    *_plan_cases(
+        "measurement_record", only(LEADS), only({"administrator"}), lambda o: _measure_kwargs(other=o)
+    ),
+    *_plan_cases(
+        "measurement_upload", only(LEADS), only({"administrator"}), lambda o: _measure_kwargs(other=o)
+    ),
+    *_plan_cases(
+        "measure_rebase",
+        only(LEADS, 302),
+        only({"administrator"}, 302),
+        lambda o: _measure_kwargs(other=o),
+        method="post",
+    ),
+    Case("interventions:queue", only({"commissioner", "administrator"})),
+    Case("interventions:compare", only(ICB_VIEWERS), lambda w: {"code": w.icb.code}),
+    Case(
+        "interventions:compare",
+        only({"administrator"}),
+        lambda w: {"code": w.other_icb.code},
+        label="other-icb",
+    ),
+]
 
 
 def _walk(resolver, prefix="", namespace=None):

@@ -1,1 +1,0 @@
-"""Models of this app arrive with their issue (see README: architecture)."""
