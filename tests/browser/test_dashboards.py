@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from tests.dashboards.builders import add_pcns, load_deprivation
+from tests.dashboards.builders import add_pcns, load_deprivation, nominate_lead
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +47,7 @@ def download_csv(page, link_text, tmp_path):
 @pytest.fixture
 def dashboards_data(world):
     add_pcns(world, 3)
+    nominate_lead(world)
     load_deprivation()
     return world
 

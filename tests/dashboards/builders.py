@@ -69,5 +69,14 @@ def load_deprivation(*, year=2025, extract=date(2025, 10, 1)):
     return edition, snapshot
 
 
+def nominate_lead(world, pcn=None, role="hi_lead"):
+    """A current HI lead nomination (the portal's record of who the lead is)."""
+    from inequalities.models import HILeadNomination
+
+    return HILeadNomination.objects.create(
+        pcn=pcn or world.pcn, user=world.users[role], role_type="clinical", start_date=date(2025, 4, 1)
+    )
+
+
 def practice_codes_of(pcn):
     return sorted(Practice.objects.filter(pcn_memberships__pcn=pcn).values_list("code", flat=True))

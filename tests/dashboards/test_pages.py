@@ -14,12 +14,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dashboards import sources
 from dashboards.figures import format_table
 from dashboards.models import AggregateSet, PCNOverview
 from inequalities import audit
 from inequalities.models import LsoaDeprivation, PracticePCNMembership, Registration
-from tests.dashboards.builders import add_pcns, load_deprivation
+from interventions.models import InterventionPlan
+from tests.dashboards.builders import add_pcns, load_deprivation, nominate_lead
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +32,7 @@ def _clear_cache():
 @pytest.fixture
 def dash(world):
     add_pcns(world, 3)
+    nominate_lead(world)
     load_deprivation()
     return world
 
@@ -143,7 +144,8 @@ def test_icb_overview_rows_equal_independent_computation(client, dash):
             row.registered_patients == sum(expected[("pcn", row.code)][0]) + expected[("pcn", row.code)][1][0]
         )
     leads = {r.code: r.hi_lead for r in rows}
-    assert leads[dash.pcn.code]  # the fixture's HI lead membership
+    lead = dash.users["hi_lead"]
+    assert leads[dash.pcn.code] == f"{lead.first_name} {lead.last_name}".strip()  # the nomination
     assert not leads[dash.sibling_pcn.code]
 
 
@@ -349,11 +351,12 @@ def test_one_refresh_per_transaction_and_none_for_other_events(world, django_cap
 
 
 @pytest.fixture
-def activity(dash, monkeypatch):
-    """Plans, measurements and priority-target returns as the portal's other apps will store
-    them. Their models are not on this branch yet, so the source readers are replaced by frames
-    in the documented columns; everything downstream (aggregates, tables, pages) is real."""
+def activity(dash):
+    """Priority-target returns, plans, measures and measurements stored as their apps store them;
+    then the aggregates refreshed."""
     from dashboards.refresh import refresh_aggregates
+    from inequalities.models import PriorityTargetReturn
+    from interventions.models import InterventionPlan, Measure, Measurement
 
     practices = list(
         PracticePCNMembership.objects.select_related("practice", "pcn").order_by("practice__code")
@@ -363,44 +366,48 @@ def activity(dash, monkeypatch):
         for k, m in enumerate(practices):
             register = 30 + 4 * k
             returns.append(
-                {
-                    "practice_code": m.practice.code,
-                    "pcn_code": m.pcn.code,
-                    "quarter_start": quarter,
-                    "ld_register_14_plus": register,
-                    "ld_health_checks": min(register, 12 + 2 * k + bump),
-                    "smi_register": 50 + k,
-                    "smi_health_checks": 20 + k + bump,
-                    "ethnicity_recorded": 800 + 7 * k,
-                    "list_size": 1000,
-                    "scd_register": k % 3,
-                }
+                PriorityTargetReturn(
+                    practice=m.practice,
+                    pcn=m.pcn,
+                    quarter_start=quarter,
+                    ld_register_14_plus=register,
+                    ld_health_checks=min(register, 12 + 2 * k + bump),
+                    smi_register=50 + k,
+                    smi_health_checks=20 + k + bump,
+                    ethnicity_recorded=800 + 7 * k,
+                    list_size=1000,
+                    scd_register=k % 3,
+                )
             )
-    plans = pd.DataFrame(
-        {
-            "pcn_code": [dash.pcn.code, dash.pcn.code, dash.sibling_pcn.code],
-            "plan_id": [1, 2, 3],
-            "title": ["Hypertension case-finding in Core20", "Smoking cessation outreach", "SMI checks"],
-            "status": ["active", "submitted", "draft"],
-        }
+    PriorityTargetReturn.objects.bulk_create(returns)
+    plans = [
+        InterventionPlan.objects.create(
+            pcn=dash.pcn, title="Hypertension case-finding in Core20", status="active"
+        ),
+        InterventionPlan.objects.create(pcn=dash.pcn, title="Smoking cessation outreach", status="submitted"),
+        InterventionPlan.objects.create(pcn=dash.sibling_pcn, title="SMI checks", status="draft"),
+    ]
+    measure = Measure.objects.create(
+        plan=plans[0], name="Blood pressure checks (%)", direction="higher", target_value=75
     )
     periods = [date(2024, m, 1) for m in range(1, 13)] + [date(2025, 1, 1)]
     values = [50, 51, 49, 50, 52, 48, 50, 51, 49, 50, 50, 51, 80]
-    measurements = pd.DataFrame(
-        [
-            (1, 10, "Blood pressure checks (%)", "higher", 75.0, None, p, float(v))
-            for p, v in zip(periods, values, strict=True)
-        ],
-        columns=sources.MEASUREMENT_COLUMNS,
-    )
-    monkeypatch.setattr(sources, "priority_returns", lambda: pd.DataFrame(returns))
-    monkeypatch.setattr(sources, "plans", lambda: plans)
-    monkeypatch.setattr(sources, "measurements", lambda: measurements)
-    monkeypatch.setattr(
-        sources, "available", lambda: dict.fromkeys(["plans", "measures", "priority_targets"], True)
+    Measurement.objects.bulk_create(
+        Measurement(measure=measure, period=p, numerator=v, denominator=100)
+        for p, v in zip(periods, values, strict=True)
     )
     refresh_aggregates(sii_repetitions=2000)
-    return pd.DataFrame(returns)
+    return pd.DataFrame.from_records(
+        [
+            {
+                "pcn_code": r.pcn.code,
+                "quarter_start": r.quarter_start,
+                "ld_health_checks": r.ld_health_checks,
+                "ld_register_14_plus": r.ld_register_14_plus,
+            }
+            for r in returns
+        ]
+    )
 
 
 def test_icb_overview_shows_funnels_and_inequality_summary(client, dash, activity):
@@ -426,7 +433,9 @@ def test_pcn_dashboard_shows_plans_spc_state_and_targets(client, dash, activity)
     _login(client, dash, "pcn_member")
     url = reverse("dashboards:pcn", args=[dash.pcn.code])
     text = client.get(url).content.decode()
-    assert "Hypertension case-finding in Core20" in text
+    assert "Hypertension case-finding in Core20</a>" in text
+    plan = InterventionPlan.objects.get(title="Hypertension case-finding in Core20")
+    assert reverse("interventions:plan_detail", args=[plan.pk]) in text
     assert "Special cause variation: improvement (higher values)" in text
     targets = read_csv(client.get(url + "?download=targets"))
     ld = next(r for r in targets if r[0] == "Learning disability annual health checks")
