@@ -137,11 +137,72 @@ def load_data(practices):
         if status not in ("succeeded", "unchanged"):
             run.refresh_from_db()
             sys.exit(f"import of {path} failed: {run.errors[:3]}")
-    if not AggregateSet.objects.exists():
+    added = add_activity()
+    if added or not AggregateSet.objects.exists():
         started = time.monotonic()
         refresh_aggregates()
-        steps.append(f"dashboard aggregates: computed in {time.monotonic() - started:.1f} s")
+        steps.append(f"dashboard aggregates: computed in {time.monotonic() - started:.1f} s{added}")
     return steps
+
+
+def add_activity(seed=2025):
+    """Seeded priority-target returns (four quarters, every practice) and plans with monthly
+    measurements for a third of PCNs, once, so that funnels, inequality summaries, plan status
+    and SPC states are part of the measured pages. Returns a note of what was added."""
+    import random
+    from datetime import date
+
+    from inequalities.models import PCN, PracticePCNMembership, PriorityTargetReturn
+    from interventions.models import InterventionPlan, Measure, Measurement
+
+    if PriorityTargetReturn.objects.exists():
+        return ""
+    rng = random.Random(seed)
+    members = list(PracticePCNMembership.objects.current().values_list("practice_id", "pcn_id"))
+    returns = []
+    for quarter in (date(2025, 1, 1), date(2025, 4, 1), date(2025, 7, 1), date(2025, 10, 1)):
+        for practice_id, pcn_id in members:
+            list_size = rng.randint(2_000, 20_000)
+            ld = max(5, int(list_size * rng.uniform(0.003, 0.006)))
+            smi = max(5, int(list_size * rng.uniform(0.006, 0.011)))
+            returns.append(
+                PriorityTargetReturn(
+                    practice_id=practice_id,
+                    pcn_id=pcn_id,
+                    quarter_start=quarter,
+                    ld_register_14_plus=ld,
+                    ld_health_checks=int(ld * rng.uniform(0.5, 0.95)),
+                    smi_register=smi,
+                    smi_health_checks=int(smi * rng.uniform(0.3, 0.8)),
+                    ethnicity_recorded=int(list_size * rng.uniform(0.85, 0.99)),
+                    list_size=list_size,
+                    scd_register=rng.randint(0, 6),
+                )
+            )
+    PriorityTargetReturn.objects.bulk_create(returns, batch_size=5_000)
+    statuses = ["draft", "submitted", "approved", "active", "active", "completed"]
+    plans = [
+        InterventionPlan(pcn_id=pcn_id, title=f"Synthetic plan {i}", status=rng.choice(statuses))
+        for i, pcn_id in enumerate(PCN.objects.order_by("code").values_list("pk", flat=True)[::3])
+    ]
+    InterventionPlan.objects.bulk_create(plans, batch_size=2_000)
+    measures = Measure.objects.bulk_create(
+        [
+            Measure(plan=p, name="Blood pressure checks (%)", direction="higher", target_value=70)
+            for p in plans
+        ],
+        batch_size=2_000,
+    )
+    periods = [date(2024 + (m // 12), m % 12 + 1, 1) for m in range(15)]
+    Measurement.objects.bulk_create(
+        [
+            Measurement(measure=m, period=period, numerator=rng.randint(40, 80), denominator=100)
+            for m in measures
+            for period in periods
+        ],
+        batch_size=5_000,
+    )
+    return f" (after adding {len(returns):,} priority-target returns, {len(plans):,} plans with measurements)"
 
 
 def bench_users():
