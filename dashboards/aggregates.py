@@ -22,6 +22,7 @@ frames and set-based on England-size ones (~6,300 practices, ~1,250 PCNs).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -168,10 +169,13 @@ def compute(
     plans: pd.DataFrame,
     measurements: pd.DataFrame,
     returns: pd.DataFrame,
+    activities: pd.DataFrame | None = None,
+    today=None,
     sii_repetitions: int = SII_REPETITIONS,
 ) -> dict:
     practices = practice_table(profiles, orgs)
     pcns = pcn_table(profiles, orgs, practices, leads, plans, measure_states(measurements))
+    add_lead_activity(pcns, activities, today or date.today())
     areas = area_table(profiles, orgs, pcns, practices)
     targets, latest_quarter = target_table(returns, orgs)
     inequalities = inequality_table(returns, practices, orgs, latest_quarter, sii_repetitions)
@@ -293,6 +297,22 @@ def pcn_table(profiles, orgs, practices, leads, plans, states) -> pd.DataFrame:
     plan_json = _plan_json(plans, states)
     frame["plans"] = [plan_json.get(c, []) for c in frame["code"]]
     return frame
+
+
+def add_lead_activity(pcns, activities, today, latest=3):
+    """Per PCN: activity log entries in the 12 months to `today`, and the latest few."""
+    counts, recent = {}, {}
+    if activities is not None and len(activities):
+        since = today - timedelta(days=365)
+        for row in activities.sort_values("date", ascending=False, kind="stable").itertuples(index=False):
+            if since < row.date <= today:
+                counts[row.pcn_code] = counts.get(row.pcn_code, 0) + 1
+            entries = recent.setdefault(row.pcn_code, [])
+            if len(entries) < latest:
+                entries.append({"date": row.date.isoformat(), "heading": row.heading, "title": row.title})
+    pcns["lead_activity_count"] = [counts.get(c, 0) for c in pcns["code"]]
+    pcns["lead_activities"] = [recent.get(c, []) for c in pcns["code"]]
+    return pcns
 
 
 def area_table(profiles, orgs, pcns, practices) -> pd.DataFrame:

@@ -93,6 +93,8 @@ class PCNOverview(models.Model):
     imd_quintile = models.PositiveSmallIntegerField(null=True, blank=True)  # national, among PCNs
     hi_lead = models.CharField(max_length=250, blank=True, default="")  # empty = none nominated
     hi_lead_since = models.DateField(null=True, blank=True)
+    lead_activity_count = models.PositiveIntegerField(default=0)  # in the 12 months to computed_at
+    lead_activities = models.JSONField(default=list, blank=True)  # the latest three: date, heading, title
     plans_total = models.PositiveIntegerField(default=0)
     plans_by_status = models.JSONField(default=dict, blank=True)
     measures_total = models.PositiveIntegerField(default=0)

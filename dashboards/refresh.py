@@ -67,6 +67,7 @@ def refresh_aggregates(*, edition=None, snapshot=None, sii_repetitions=aggregate
         "plans": sources.plans(),
         "measurements": sources.measurements(),
         "returns": sources.priority_returns(),
+        "activities": sources.lead_activities(),
     }
     available = sources.available()
     written = []
@@ -123,7 +124,7 @@ def _write_tables(agg, tables):
         agg.pk,
     )
     pcns = tables["pcns"].copy()
-    for column in ("decile_patients", "plans_by_status", "plans"):
+    for column in ("decile_patients", "plans_by_status", "plans", "lead_activities"):
         pcns[column] = _json(pcns[column])
     pcns["hi_lead_since"] = _nullable(pcns["hi_lead_since"])
     _write(
@@ -147,6 +148,8 @@ def _write_tables(agg, tables):
             "imd_quintile",
             "hi_lead",
             "hi_lead_since",
+            "lead_activity_count",
+            "lead_activities",
             "plans_total",
             "plans_by_status",
             "measures_total",

@@ -5,7 +5,7 @@ other parts of the portal and are read through the app registry, so this module 
 while they arrive and never imports their code:
 
 * HI leads: `inequalities.HILeadNomination` (current nominations) when installed, otherwise the
-  current memberships with the HI lead role;
+  current memberships with the HI lead role; their activity log, `inequalities.LeadActivity`;
 * plans and measures: `interventions.InterventionPlan`, `Measure`, `Measurement`;
 * priority targets: `inequalities.PriorityTargetReturn` (one return per practice per quarter).
 
@@ -40,6 +40,7 @@ PROFILE_COLUMNS = [
     "imd_score",
 ]
 LEAD_COLUMNS = ["pcn_code", "hi_lead", "since"]
+ACTIVITY_COLUMNS = ["pcn_code", "date", "heading", "title"]
 PLAN_COLUMNS = ["pcn_code", "plan_id", "title", "status"]
 MEASUREMENT_COLUMNS = [
     "plan_id",
@@ -75,6 +76,7 @@ def _model(app_label, name):
 def available() -> dict:
     return {
         "hi_lead_nominations": _model("inequalities", "HILeadNomination") is not None,
+        "lead_activities": _model("inequalities", "LeadActivity") is not None,
         "plans": _model("interventions", "InterventionPlan") is not None,
         "measures": _model("interventions", "Measurement") is not None,
         "priority_targets": _model("inequalities", "PriorityTargetReturn") is not None,
@@ -139,6 +141,21 @@ def hi_leads() -> pd.DataFrame:
     records = [(pcn, f"{first} {last}".strip() or email, since) for pcn, first, last, email, since in rows]
     frame = pd.DataFrame.from_records(records, columns=LEAD_COLUMNS)
     return frame.drop_duplicates("pcn_code", keep="last").reset_index(drop=True)
+
+
+def lead_activities() -> pd.DataFrame:
+    """HI lead activity log entries, newest first, with the heading as people read it."""
+    activity = _model("inequalities", "LeadActivity")
+    if activity is None:
+        return pd.DataFrame(columns=ACTIVITY_COLUMNS)
+    labels = dict(activity._meta.get_field("heading").choices)
+    rows = activity.objects.order_by("-date", "-recorded_at").values_list(
+        "pcn__code", "date", "heading", "title"
+    )
+    return pd.DataFrame.from_records(
+        [(pcn, day, labels.get(heading, heading), title) for pcn, day, heading, title in rows],
+        columns=ACTIVITY_COLUMNS,
+    )
 
 
 def plans() -> pd.DataFrame:

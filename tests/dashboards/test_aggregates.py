@@ -257,3 +257,39 @@ def test_inequality_summary_uses_practice_quintiles_of_the_latest_quarter():
     # ICB B has practices 6-9 only: quintiles 1-3 are empty there.
     icb_b = summary[(summary["level"] == "icb") & (summary["code"] == "QBB")].iloc[0]
     assert pd.isna(icb_b["sii"]) and "Not every deprivation quintile" in icb_b["note"]
+
+
+def test_lead_activity_counts_the_last_twelve_months_and_keeps_the_latest_three():
+    profiles, orgs = _world()
+    activities = pd.DataFrame(
+        {
+            "pcn_code": ["U00000"] * 5 + ["U00001"],
+            "date": [
+                date(2025, 9, 1),
+                date(2025, 6, 1),
+                date(2025, 1, 1),
+                date(2024, 12, 1),
+                date(2024, 9, 1),
+                date(2025, 2, 2),
+            ],
+            "heading": ["Championing the priority targets"] * 6,
+            "title": ["e", "d", "c", "b", "a", "x"],
+        }
+    )
+    tables = aggregates.compute(
+        profiles=profiles,
+        orgs=orgs,
+        leads=_empty(["pcn_code", "hi_lead", "since"]),
+        plans=_empty(["pcn_code", "plan_id", "title", "status"]),
+        measurements=_empty(
+            ["plan_id", "measure_id", "measure", "direction", "target", "rebase_at", "period", "value"]
+        ),
+        returns=_empty(["practice_code", "pcn_code", "quarter_start"]),
+        activities=activities,
+        today=date(2025, 10, 1),
+        sii_repetitions=2000,
+    )
+    pcns = tables["pcns"].set_index("code")
+    assert pcns.loc["U00000", "lead_activity_count"] == 4  # 1 Sep 2024 is more than a year before
+    assert [a["title"] for a in pcns.loc["U00000", "lead_activities"]] == ["e", "d", "c"]
+    assert pcns.loc["U00002", "lead_activity_count"] == 0

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboards.figures import format_table
 from dashboards.models import AggregateSet, PCNOverview
@@ -355,7 +356,7 @@ def activity(dash):
     """Priority-target returns, plans, measures and measurements stored as their apps store them;
     then the aggregates refreshed."""
     from dashboards.refresh import refresh_aggregates
-    from inequalities.models import PriorityTargetReturn
+    from inequalities.models import LeadActivity, PriorityTargetReturn
     from interventions.models import InterventionPlan, Measure, Measurement
 
     practices = list(
@@ -380,6 +381,9 @@ def activity(dash):
                 )
             )
     PriorityTargetReturn.objects.bulk_create(returns)
+    LeadActivity.objects.create(
+        pcn=dash.pcn, heading="priority_targets", date=timezone.localdate(), title="LD health check clinic"
+    )
     plans = [
         InterventionPlan.objects.create(
             pcn=dash.pcn, title="Hypertension case-finding in Core20", status="active"
@@ -437,6 +441,7 @@ def test_pcn_dashboard_shows_plans_spc_state_and_targets(client, dash, activity)
     plan = InterventionPlan.objects.get(title="Hypertension case-finding in Core20")
     assert reverse("interventions:plan_detail", args=[plan.pk]) in text
     assert "Special cause variation: improvement (higher values)" in text
+    assert "1 recorded in the 12 months" in text and "LD health check clinic" in text
     targets = read_csv(client.get(url + "?download=targets"))
     ld = next(r for r in targets if r[0] == "Learning disability annual health checks")
     latest = activity[
