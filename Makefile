@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-migrations check-deploy bench e2e-setup worker vendor clean help
+.PHONY: run test lint format check-migrations check-deploy bench bench-pages e2e-setup worker vendor clean help
 
 help:
 	@echo "make run     - set up and serve the portal with demo data on http://$(HOST):$(PORT)"
@@ -73,3 +73,7 @@ worker: $(VENV)/.installed-run .env
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles var/test-artifacts
+
+# Dashboard page benchmark (PostgreSQL): DATABASE_URL=postgres://... make bench-pages
+bench-pages: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.pages

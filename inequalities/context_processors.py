@@ -12,6 +12,7 @@ def portal(request):
     items = [
         ("My organisations", reverse("home")),
         ("England", reverse("national")),
+        ("Dashboards", reverse("dashboards:england")),
     ]
     if policy.has_permission(user, Permission.DECIDE_PLAN):
         items.append(("Plans awaiting decision", reverse("interventions:queue")))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("imports/", include("inequalities.urls_imports")),
+    path("dashboards/", include("dashboards.urls")),
     path("plans/", include("interventions.urls")),
     path("", include("inequalities.urls")),
     path("", include("inequalities.urls_leads")),

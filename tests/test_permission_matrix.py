@@ -59,6 +59,15 @@ def _member_to_end(w):
     return {"code": w.pcn.code, "membership_id": m.pk}
 
 
+def _import_run(w):
+    from inequalities.models import ImportRun
+
+    run = ImportRun.objects.create(
+        kind=ImportRun.Kind.IMD, source_name="imd.csv", status=ImportRun.Status.FAILED
+    )
+    return {"run_id": run.pk}
+
+
 def _member_elsewhere(w):
     m = Membership.objects.get(user=w.users["no_role"])
     return {"code": w.other_pcn.code, "membership_id": m.pk}
@@ -99,6 +108,35 @@ CASES = [
         label="other-pcn",
     ),
     Case("audit", only({"icb_analyst", "administrator"})),
+    # Data imports: national data, for people who may run imports (404 for everyone else).
+    Case("imports:index", only({"icb_analyst", "administrator"})),
+    Case("imports:detail", only({"icb_analyst", "administrator"}), _import_run),
+    Case("imports:status", only({"icb_analyst", "administrator"}), _import_run),
+    Case("imports:errors_csv", only({"icb_analyst", "administrator"}), _import_run),
+    Case("imports:summary_csv", only({"icb_analyst", "administrator"}), _import_run),
+    # Dashboards: national aggregates for everyone signed in; an ICB's overview for its ICB roles;
+    # a PCN's dashboard (with its plans) for the PCN and its ICB.
+    Case("dashboards:england", statuses(200, anonymous=LOGIN)),
+    Case(
+        "dashboards:icb",
+        only({"icb_analyst", "commissioner", "administrator"}),
+        lambda w: {"code": w.icb.code},
+    ),
+    Case("dashboards:icb", only({"administrator"}), lambda w: {"code": w.other_icb.code}, label="other-icb"),
+    Case("dashboards:icb", only(set()), lambda w: {"code": "ZZZ"}, label="unknown"),
+    Case("dashboards:pcn", only(set(OWN_PCN)), lambda w: {"code": w.pcn.code}),
+    Case(
+        "dashboards:pcn",
+        only({"icb_analyst", "commissioner", "administrator"}),
+        lambda w: {"code": w.sibling_pcn.code},
+        label="sibling-pcn",
+    ),
+    Case(
+        "dashboards:pcn",
+        only({"administrator", "no_role"}),
+        lambda w: {"code": w.other_pcn.code},
+        label="other-icb-pcn",
+    ),
     # django-allauth: sign-in pages are public; signed-in people are sent on.
     Case("account_login", statuses(302, anonymous=200)),
     Case("account_logout", statuses(200, anonymous=302)),
@@ -374,32 +412,6 @@ LEAD_CASES = [
     Case("priority_targets_icb", only({"administrator"}), _OTHER_ICB, label="other-icb"),
 ]
 CASES += LEAD_CASES
-
-
-# --- Data imports (inequalities.urls_imports): ICB analysts and administrators only ----------------
-
-
-def _import_run(w):
-    from inequalities.models import ImportRun
-
-    run = ImportRun.objects.create(
-        kind=ImportRun.Kind.LSOA_LOOKUP,
-        status=ImportRun.Status.FAILED,
-        source_name="lookup.csv",
-        errors=["lookup.csv:2: LSOA11CD: not an LSOA code"],
-        error_count=1,
-    )
-    return {"run_id": run.pk}
-
-
-IMPORTERS = {"icb_analyst", "administrator"}
-CASES += [
-    Case("imports:index", only(IMPORTERS)),
-    Case("imports:detail", only(IMPORTERS), _import_run),
-    Case("imports:status", only(IMPORTERS), _import_run),
-    Case("imports:errors_csv", only(IMPORTERS), _import_run),
-    Case("imports:summary_csv", only(IMPORTERS), _import_run),
-]
 
 
 def _walk(resolver, prefix="", namespace=None):

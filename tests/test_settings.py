@@ -12,6 +12,7 @@ def _manage(*args, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set in this process by the browser fixture, never deployed.
         if k
         not in {
             "DEBUG",

@@ -240,10 +240,43 @@ NOT_PAGES.update(
 )
 
 
+# --- Dashboards and data imports (tests/browser/test_dashboards.py checks the dashboards filled
+# with figures; tests/browser/test_import_upload.py the imports journey) ------------------------
+
+
+def _import_run(w):
+    from inequalities.models import ImportRun
+
+    run = ImportRun.objects.create(
+        kind=ImportRun.Kind.IMD, source_name="imd.csv", status=ImportRun.Status.FAILED
+    )
+    return run.pk
+
+
+PAGES["hi_lead"] += [
+    ("dashboards-england", lambda w: reverse("dashboards:england"), None),
+    ("dashboards-pcn", lambda w: reverse("dashboards:pcn", args=[w.pcn.code]), None),
+]
+PAGES["icb_analyst"] += [
+    ("dashboards-icb", lambda w: reverse("dashboards:icb", args=[w.icb.code]), None),
+    ("imports", lambda w: reverse("imports:index"), "Data imports"),
+    ("import-run", lambda w: reverse("imports:detail", args=[_import_run(w)]), None),
+]
+NOT_PAGES.update(
+    {
+        "status": "imports: a run's progress as JSON",
+        "errors_csv": "imports: a CSV download",
+        "summary_csv": "imports: a CSV download",
+    }
+)
+
+
 def _url_names(resolver):
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
-            if pattern.namespace != "admin":  # Django's own admin is out of scope
+            # Django's own admin is out of scope; the plan pages (namespace "interventions") have
+            # their own every-page check in tests/browser/test_plan_accessibility.py.
+            if pattern.namespace not in ("admin", "interventions"):
                 yield from _url_names(pattern)
         elif isinstance(pattern, URLPattern) and pattern.name:
             yield pattern.name
