@@ -58,6 +58,7 @@ bench: $(VENV)/.installed-test .env
 	psql "$(dir $(BENCH_DATABASE_URL))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
 		|| createdb -h 127.0.0.1 -U postgres "$(notdir $(BENCH_DATABASE_URL))"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.imports
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.pages
 
 # Browser tests need Debian's chromium (no browser downloads work offline).
 e2e-setup:

@@ -13,7 +13,10 @@ tar xzf "nhsuk-frontend-${VERSION}.tgz"
 DIST="package/dist/nhsuk"
 rm -rf "$DEST"
 mkdir -p "$DEST/assets/images"
-cp "$DIST/nhsuk-frontend.min.css" "$DIST/nhsuk-frontend.min.js" "$DEST/"
+# The source maps too: the minified files name them, and the hashed-name static storage
+# (collectstatic in production) fails on a reference to a missing file.
+cp "$DIST/nhsuk-frontend.min.css" "$DIST/nhsuk-frontend.min.js" "$DIST/nhsuk-frontend.min.css.map" \
+  "$DIST/nhsuk-frontend.min.js.map" "$DEST/"
 cp "$DIST/assets/images/"* "$DEST/assets/images/"
 cp "$DIST/assets/manifest.json" "$DEST/assets/"
 cat > "$DEST/VERSION" <<VER

@@ -60,3 +60,20 @@ def test_bad_boolean_is_a_clear_error():
     result = _manage("check", DEBUG="perhaps")
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_collectstatic_with_production_storage_succeeds(tmp_path):
+    """Hashed, compressed static files (WhiteNoise manifest storage) build without a missing
+    reference, e.g. a source map named by a vendored file."""
+    result = _manage(
+        "collectstatic",
+        "--noinput",
+        "-v0",
+        DEBUG="0",
+        SECRET_KEY="s" * 60,
+        ALLOWED_HOSTS="hi-portal.example.nhs.uk",
+        STATIC_ROOT=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    assert "nhsuk/nhsuk-frontend.min.css" in manifest and "plotly/plotly.min.js" in manifest
