@@ -182,6 +182,17 @@ def test_pages_say_when_and_from_what_figures_were_computed(client, dash):
         assert "English Indices of Deprivation 2025" in text
         assert "1 October 2025" in text
         assert f"{agg.computed_at:%Y}" in text
+        # The fixture's snapshot records no practices against the ones it knows: partial totals.
+        assert 'id="coverage-note"' in text and "Figures cover only the registrations imported" in text
+
+
+def test_pages_do_not_warn_when_the_extract_covers_the_practices(client, dash):
+    from inequalities.models import Practice, RegistrationSnapshot
+
+    RegistrationSnapshot.objects.update(practice_count=Practice.objects.count())
+    _login(client, dash, "commissioner")
+    text = client.get(reverse("dashboards:icb", args=[dash.icb.code])).content.decode()
+    assert "English Indices of Deprivation 2025" in text and 'id="coverage-note"' not in text
 
 
 # --- Filters and sorting in the URL -----------------------------------------------------------
