@@ -211,25 +211,7 @@ def _write_tables(agg, tables):
     _write(
         InequalitySummary,
         inequalities,
-        [
-            "level",
-            "code",
-            "indicator",
-            "quarter_start",
-            "numerators",
-            "denominators",
-            "gap",
-            "gap_lower",
-            "gap_upper",
-            "ratio",
-            "sii",
-            "sii_lower",
-            "sii_upper",
-            "rii",
-            "rii_lower",
-            "rii_upper",
-            "note",
-        ],
+        list(inequalities.columns),  # aggregates.inequality_table names exactly the model's fields
         agg.pk,
     )
 
