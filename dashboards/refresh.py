@@ -105,24 +105,8 @@ def refresh_aggregates(*, edition=None, snapshot=None, sii_repetitions=aggregate
 def _write_tables(agg, tables):
     practices = tables["practices"].copy()
     practices["decile_patients"] = _json(practices["decile_patients"])
-    _write(
-        PracticeSummary,
-        practices,
-        [
-            "code",
-            "name",
-            "pcn_code",
-            "icb_code",
-            "registered_patients",
-            "core20_patients",
-            "unknown_patients",
-            "core20_share",
-            "decile_patients",
-            "imd_score",
-            "imd_quintile",
-        ],
-        agg.pk,
-    )
+    # aggregates.practice_table names exactly the model's fields
+    _write(PracticeSummary, practices, list(practices.columns), agg.pk)
     pcns = tables["pcns"].copy()
     for column in ("decile_patients", "plans_by_status", "plans", "lead_activities"):
         pcns[column] = _json(pcns[column])
