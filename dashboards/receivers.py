@@ -9,10 +9,13 @@ queues one job, not one per row, and a rolled-back change queues none.
 """
 
 from django.db import connection, transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from dashboards.models import AggregateSet
+from dashboards.refresh import AGGREGATES
 from inequalities.models import AuditEvent
+from pcn_portal import versioned_cache
 
 TRIGGERS = (
     "profiles.recomputed",
@@ -55,3 +58,10 @@ def queue_refresh(reason):
 def audit_trigger(sender, instance, created, **kwargs):
     if created and instance.action.startswith(TRIGGERS):
         queue_refresh(instance.action)
+
+
+@receiver(post_save, sender=AggregateSet, dispatch_uid="dashboards.aggregates_saved")
+@receiver(post_delete, sender=AggregateSet, dispatch_uid="dashboards.aggregates_deleted")
+def aggregates_changed(sender, instance, **kwargs):
+    """Cached pages and the current set were built from the previous aggregates."""
+    versioned_cache.bump(AGGREGATES)

@@ -26,6 +26,7 @@ from dashboards.models import (
 from inequalities.importers.bulk import load_frame
 from inequalities.imports import advisory_lock
 from inequalities.models import DeprivationProfile, ImdEdition, RegistrationSnapshot
+from pcn_portal import versioned_cache
 
 
 def pairs_with_profiles():
@@ -200,12 +201,22 @@ def _write_tables(agg, tables):
     )
 
 
+AGGREGATES = "aggregates"  # the versioned-cache namespace of everything built from AggregateSets
+
+
 def current_set(edition_year=None):
     """The aggregate set pages show: the latest IMD edition with the latest extract (or the given
-    edition's latest extract). One query."""
-    qs = AggregateSet.objects.select_related("edition", "snapshot").order_by(
-        "-edition__year", "-snapshot__extract_date"
+    edition's latest extract). Read from the cache; one query when an aggregate set has been
+    written or deleted since (`dashboards.receivers` bumps the version)."""
+
+    def latest():
+        qs = AggregateSet.objects.select_related("edition", "snapshot").order_by(
+            "-edition__year", "-snapshot__extract_date"
+        )
+        if edition_year:
+            qs = qs.filter(edition__year=edition_year)
+        return qs.first()
+
+    return versioned_cache.get_or_build(
+        f"dashboards:current-set:{edition_year or ''}", [AGGREGATES], latest, timeout=60 * 60
     )
-    if edition_year:
-        qs = qs.filter(edition__year=edition_year)
-    return qs.first()

@@ -7,4 +7,7 @@ class InequalitiesConfig(AppConfig):
 
     def ready(self):
         # Sign-in, sign-out and two-factor changes write audit events.
-        from inequalities import signals  # noqa: F401
+        from inequalities import principal, signals  # noqa: F401
+
+        # Cached signed-in users are rebuilt when they or their memberships change.
+        principal.connect()

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from inequalities import audit, policy
+from inequalities import audit, policy, principal
 from inequalities.models import ImportRun
 from inequalities.policy import Permission
 
@@ -366,6 +366,9 @@ def execute_run(run_id, *, recompute_inline=False):
             if previous is not None:
                 raise _AlreadyLoaded(previous)
             summary = importer.write(parsed, run=run)
+            # Organisations may have been rewritten in bulk (no model signals): signed-in users'
+            # cached memberships name PCNs and their ICBs (inequalities.principal).
+            principal.organisations_changed()
             _hold_for_tests()
             now = timezone.now()
             warnings = list(parsed.warnings or [])

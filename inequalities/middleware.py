@@ -32,4 +32,7 @@ class RequireMFAMiddleware:
 def _has_totp(user):
     from allauth.mfa.models import Authenticator
 
+    cached = getattr(user, "_has_totp", None)  # loaded with the user (inequalities.principal)
+    if cached is not None:
+        return cached
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -14,12 +14,15 @@ every PCN under it; an administrator covers everything. National aggregate stati
 every signed-in user (``VIEW_NATIONAL``).
 """
 
+import re
 from enum import StrEnum
 
 from django.db.models import Q
 from django.http import Http404
 
+from inequalities import principal
 from inequalities.models import ICB, ICB_ROLES, PCN, AuditEvent, Membership, Role
+from pcn_portal import versioned_cache
 
 
 class Permission(StrEnum):
@@ -174,7 +177,7 @@ def belongs_to_icb(user, icb):
 
 
 def get_icb_belonged_or_404(user, code):
-    icb = ICB.objects.select_related("region").filter(code=code).first()
+    icb = _by_code(ICB, code, "region")
     if icb is None or not belongs_to_icb(user, icb):
         raise Http404("No such ICB")
     return icb
@@ -187,15 +190,41 @@ def audit_events_for(user):
     return AuditEvent.objects.filter(icb_code__in=codes) if codes else AuditEvent.objects.none()
 
 
+_ORG_CODE = re.compile(r"[A-Za-z0-9]{1,16}")
+
+
+def _by_code(model, code, related):
+    """The organisation with this ODS code (None if there is none), from the cache: every
+    organisation page looks one up, and they change only with imports and admin edits, which bump
+    the version (`inequalities.principal.ORGANISATIONS`)."""
+
+    def lookup():
+        return model.objects.select_related(related).filter(code=code).first()
+
+    entry = org_cache_entry(model, code)
+    if not entry:
+        return None  # no organisation has such a code
+    ((key, namespaces),) = entry.items()
+    return versioned_cache.get_or_build(key, namespaces, lookup, timeout=60 * 60)
+
+
+def org_cache_entry(model, code):
+    """The cache entry of an organisation looked up by code ({} for a code no organisation has),
+    for pages that fetch it together with their own entries (`versioned_cache.prefetch`)."""
+    if not _ORG_CODE.fullmatch(code or ""):
+        return {}
+    return {f"org:{model._meta.model_name}:{code}": [principal.ORGANISATIONS]}
+
+
 def get_pcn_or_404(user, code, perm=Permission.VIEW_PCN):
-    pcn = PCN.objects.select_related("sub_icb__icb__region").filter(code=code).first()
+    pcn = _by_code(PCN, code, "sub_icb__icb__region")
     if pcn is None or not has_permission(user, perm, pcn=pcn):
         raise Http404("No such PCN")
     return pcn
 
 
 def get_icb_or_404(user, code, perm=Permission.VIEW_ICB):
-    icb = ICB.objects.select_related("region").filter(code=code).first()
+    icb = _by_code(ICB, code, "region")
     if icb is None or not has_permission(user, perm, icb=icb):
         raise Http404("No such ICB")
     return icb

@@ -12,10 +12,19 @@ from pathlib import Path
 import pytest
 
 from inequalities.models import Role
+from tests.cache import clear_portal_cache
 from tests.factories import ICBFactory, PCNFactory, RegionFactory, SubICBFactory, practice_in, user_with_role
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "var" / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty portal cache: the database is rolled back between tests
+    without model signals, so entries built from one test's rows (the current aggregate set, an
+    organisation looked up by code) must not reach the next."""
+    clear_portal_cache()
 
 
 @dataclass
