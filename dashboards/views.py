@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -29,13 +28,16 @@ from dashboards.models import (
     TargetValue,
 )
 from dashboards.panels import panel
-from dashboards.refresh import current_set
-from inequalities import policy
+from dashboards.refresh import AGGREGATES, current_set
+from inequalities import policy, principal
 from inequalities.exports import csv_response
+from inequalities.models import ICB, PCN
 from inequalities.names import nhs_title_case
+from pcn_portal import shell, versioned_cache
 
 PCN_PAGE_SIZE = 50
 PAGE_CACHE_SECONDS = 60 * 60
+PAGE_TEMPLATE = "dashboards/page.html"
 
 
 def _csv(filename, text):
@@ -72,42 +74,112 @@ def _no_figures(request, title, breadcrumbs):
 
 
 def _content(request, title, template, context):
-    """The page's main content, rendered once and cached (see `_page`)."""
+    """The page's title, breadcrumbs and main content, rendered once and cached (see `_page`)."""
     return {
         "title": title,
-        "breadcrumbs": context["breadcrumbs"],
+        "breadcrumbs_html": render_to_string(
+            "includes/breadcrumbs.html", {"crumbs": context["breadcrumbs"]}, request=request
+        ),
         "content": render_to_string(template, context, request=request),
     }
 
 
-def _page(request, agg, key, build):
-    """Serve a page whose main content is cached per aggregate set, page and filters (plus the
-    `key` given: the organisation, and the user where links depend on who is looking). The
-    NHS header around it — the user's name, menu and sign-out form — is rendered every time."""
+def _serve(request, key, describe, build):
+    """Answer a dashboard request: a CSV download, the page, or a note that there are no figures
+    yet. `describe()` gives the page's title and breadcrumbs, `build(agg, crumbs)` the page (or
+    the download) from the current aggregate set — both only when the cache cannot answer."""
+    if request.GET.get("download"):
+        return _build_with_current_set(request, describe, build)
+    return _page(request, key, lambda: _build_with_current_set(request, describe, build))
+
+
+def _build_with_current_set(request, describe, build):
+    title, crumbs = describe()
+    agg = current_set()
+    return build(agg, crumbs) if agg is not None else _no_figures(request, title, crumbs)
+
+
+def _page_entries(request, key):
+    """The cache entries a page is served from: its content (per page, filters and `key`) and,
+    when it can be cached, its shell. Returns (content key, shell key or None, key -> namespaces)."""
     params = tuple(sorted((k, tuple(v)) for k, v in request.GET.lists()))
-    digest = hashlib.sha256(repr((key, params)).encode()).hexdigest()[:32]
-    cache_key = f"dash-page:{agg.pk}:{agg.computed_at.timestamp():.6f}:{digest}"
-    page = cache.get(cache_key)
-    if page is None:
+    digest = hashlib.sha256(repr((shell.templates_release(), key, params)).encode()).hexdigest()[:40]
+    content_key = f"dash-page:{digest}"
+    wanted = {content_key: [AGGREGATES, principal.ORGANISATIONS]}
+    if not hasattr(request, "_dashboard_shell"):  # once per request (a prefetch asks first)
+        namespaces = [principal.namespace(request.user.pk)]
+        request._dashboard_shell = shell.entry(request, PAGE_TEMPLATE, namespaces)
+    shell_entry = request._dashboard_shell
+    if shell_entry is not None:
+        wanted[shell_entry[0]] = shell_entry[1]
+    return content_key, shell_entry and shell_entry[0], wanted
+
+
+def _page(request, key, build):
+    """Serve a page from the cache: its content per page and filters (plus the `key` given: the
+    organisation, and the user where links depend on who is looking), built from the current
+    aggregates and organisations; its shell — the NHS header with the user's email, menu and
+    sign-out form — per user, browser and path (`pcn_portal.shell`). Both come back in one cache
+    round trip (with the organisation too, when the view prefetched it: `_prefetch`); a refresh
+    of the aggregates, a change to organisations or to the user's memberships rebuilds them
+    (`pcn_portal.versioned_cache`)."""
+    content_key, shell_key, wanted = _page_entries(request, key)
+    found = versioned_cache.get_entries(wanted)
+    page, versions = found[content_key]
+    if page is versioned_cache.MISSING:
         page = build()
         if isinstance(page, HttpResponse):
             return page
-        cache.set(cache_key, page, PAGE_CACHE_SECONDS)
-    return render(request, "dashboards/page.html", page)
+        # Kept as UTF-8, ready to send (pcn_portal.shell.assemble).
+        page = {
+            **page,
+            "breadcrumbs_html": page["breadcrumbs_html"].encode(),
+            "content": page["content"].encode(),
+        }
+        versioned_cache.put(content_key, versions, page, PAGE_CACHE_SECONDS, large=True)
+    if shell_key is None:
+        return render(
+            request,
+            PAGE_TEMPLATE,
+            {
+                "title": page["title"],
+                "breadcrumbs_html": page["breadcrumbs_html"].decode(),
+                "content": page["content"].decode(),
+            },
+        )
+    parts, versions = found[shell_key]
+    if parts is versioned_cache.MISSING:
+        parts = shell.render_parts(request, PAGE_TEMPLATE)
+        versioned_cache.put(shell_key, versions, parts, shell.TIMEOUT_SECONDS)
+    return HttpResponse(
+        shell.assemble(
+            parts,
+            title=page["title"],
+            breadcrumbs_html=page["breadcrumbs_html"],
+            content_html=page["content"],
+        )
+    )
+
+
+def _prefetch(request, model, code, key):
+    """Fetch the organisation a page is about together with the page's entries (one cache round
+    trip instead of two). `key` is the page's likely key; a wrong guess costs one more trip."""
+    if request.GET.get("download"):
+        return versioned_cache.prefetch({})
+    return versioned_cache.prefetch({**policy.org_cache_entry(model, code), **_page_entries(request, key)[2]})
 
 
 # --- England / region ----------------------------------------------------------------------------
 
 
 def england(request):
-    crumbs = [("Home", reverse("home"))]
-    agg = current_set()
-    if agg is None:
-        return _no_figures(request, "England dashboard", crumbs)
-    if request.GET.get("download"):
-        return _england(request, agg, crumbs)
     # Links to PCN and ICB pages depend on who is looking: the user is part of the key.
-    return _page(request, agg, ("england", request.user.pk), lambda: _england(request, agg, crumbs))
+    return _serve(
+        request,
+        ("england", request.user.pk),
+        lambda: ("England dashboard", [("Home", reverse("home"))]),
+        lambda agg, crumbs: _england(request, agg, crumbs),
+    )
 
 
 def _england(request, agg, crumbs):
@@ -217,14 +289,22 @@ def _england(request, agg, crumbs):
 
 
 def icb_overview(request, code):
+    with _prefetch(request, ICB, code, ("icb", code)):
+        return _icb_overview(request, code)
+
+
+def _icb_overview(request, code):
     icb = policy.get_icb_or_404(request.user, code)
-    crumbs = [("Home", reverse("home")), ("England dashboard", reverse("dashboards:england"))]
-    agg = current_set()
-    if agg is None:
-        return _no_figures(request, f"{icb.display_name} overview", crumbs)
-    if request.GET.get("download"):
-        return _icb(request, agg, icb, crumbs)
-    return _page(request, agg, ("icb", icb.code), lambda: _icb(request, agg, icb, crumbs))
+    return _serve(
+        request,
+        ("icb", icb.code),
+        lambda: (f"{icb.display_name} overview", _dashboard_crumbs()),
+        lambda agg, crumbs: _icb(request, agg, icb, crumbs),
+    )
+
+
+def _dashboard_crumbs():
+    return [("Home", reverse("home")), ("England dashboard", reverse("dashboards:england"))]
 
 
 def _icb(request, agg, icb, crumbs):
@@ -366,17 +446,30 @@ def _icb(request, agg, icb, crumbs):
 
 
 def pcn_dashboard(request, code):
+    # The breadcrumbs (part of the content) name the ICB overview for those who may open it:
+    # likely so for anyone with an ICB role, never for anyone else.
+    likely_icb_viewer = policy.has_permission(request.user, policy.Permission.VIEW_ICB)
+    with _prefetch(request, PCN, code, ("pcn", code, likely_icb_viewer)):
+        return _pcn_dashboard(request, code)
+
+
+def _pcn_dashboard(request, code):
     pcn = policy.get_pcn_or_404(request.user, code)
     icb = pcn.sub_icb.icb
-    crumbs = [("Home", reverse("home")), ("England dashboard", reverse("dashboards:england"))]
-    if policy.has_permission(request.user, policy.Permission.VIEW_ICB, icb=icb):
-        crumbs.append((f"{icb.display_name} overview", reverse("dashboards:icb", args=[icb.code])))
-    agg = current_set()
-    if agg is None:
-        return _no_figures(request, f"{pcn.display_name} dashboard", crumbs)
-    if request.GET.get("download"):
-        return _pcn(request, agg, pcn, icb, crumbs)
-    return _page(request, agg, ("pcn", pcn.code, tuple(crumbs)), lambda: _pcn(request, agg, pcn, icb, crumbs))
+    icb_viewer = policy.has_permission(request.user, policy.Permission.VIEW_ICB, icb=icb)
+
+    def describe():
+        crumbs = _dashboard_crumbs()
+        if icb_viewer:
+            crumbs.append((f"{icb.display_name} overview", reverse("dashboards:icb", args=[icb.code])))
+        return f"{pcn.display_name} dashboard", crumbs
+
+    return _serve(
+        request,
+        ("pcn", pcn.code, icb_viewer),
+        describe,
+        lambda agg, crumbs: _pcn(request, agg, pcn, icb, crumbs),
+    )
 
 
 def _pcn(request, agg, pcn, icb, crumbs):
