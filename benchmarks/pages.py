@@ -13,8 +13,9 @@ PostgreSQL.
    page in turn, 20 concurrent clients for 60 s (wrk when installed, otherwise a bounded Python
    load generator with threads and http.client), reporting requests/s, p95 and errors.
 
-Production-like settings (benchmarks/settings.py): DEBUG off, persistent database connections;
-static files are not collected (the pages only link to them). Plain HTTP on loopback, so the HTTPS redirects and secure-cookie flags are
+Production-like settings (benchmarks/settings.py): DEBUG off, persistent database connections,
+the cache in Redis (BENCH_REDIS_URL, default database 3 on 127.0.0.1, emptied at the start); tasks
+run in this process; static files are not collected (the pages only link to them). Plain HTTP on loopback, so the HTTPS redirects and secure-cookie flags are
 off, and MFA enforcement for ICB roles is off (the benchmark signs users in by session).
 
 Prints a readable table and machine lines:
@@ -81,8 +82,22 @@ def configure_environment():
     for key, value in BENCH_ENV.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(40))
-    os.environ.pop("REDIS_URL", None)  # tasks eager, cache in memory: one process, no broker
+    # The cache is Redis, as in production: gunicorn's workers share sessions, signed-in users
+    # and pages through it (ADR 0010). Tasks still run in this process (benchmarks/settings.py).
+    os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+    ensure_redis(os.environ["REDIS_URL"])
     ensure_database(url)
+
+
+def ensure_redis(url):
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3)
+        client.ping()
+    except redis.RedisError as exc:
+        sys.exit(f"benchmarks.pages needs Redis at {url} (BENCH_REDIS_URL): {exc}")
+    client.flushdb()  # this benchmark's own database: start from an empty cache
 
 
 def ensure_database(url):
@@ -322,12 +337,17 @@ def free_port():
 
 
 def session_cookie(user):
+    """The cookies a browser sends once the user has signed in and opened a page: the session
+    and the CSRF cookie (set by the first page with a form, the header's sign-out button)."""
     from django.conf import settings
     from django.test import Client
+    from django.urls import reverse
 
     client = Client()
     client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    client.get(reverse("home"))
+    assert settings.CSRF_COOKIE_NAME in client.cookies, "the home page sets the CSRF cookie"
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
 
 
 def start_gunicorn(port, workers):

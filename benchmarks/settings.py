@@ -9,3 +9,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# The benchmark computes aggregates in its own process; no worker is running.
+CELERY_TASK_ALWAYS_EAGER = True
