@@ -14,9 +14,14 @@ PostgreSQL.
    load generator with threads and http.client), reporting requests/s, p95 and errors.
 
 Production-like settings (benchmarks/settings.py): DEBUG off, persistent database connections,
-the cache in Redis (BENCH_REDIS_URL, default database 3 on 127.0.0.1, emptied at the start); tasks
-run in this process; static files are not collected (the pages only link to them). Plain HTTP on loopback, so the HTTPS redirects and secure-cookie flags are
-off, and MFA enforcement for ICB roles is off (the benchmark signs users in by session).
+the cache in Redis (BENCH_REDIS_URL, default database 3 on 127.0.0.1, emptied at the start),
+static files collected under var/bench/ as the Docker image does; tasks run in this process.
+Plain HTTP on loopback, so the HTTPS redirects and secure-cookie flags are off, and MFA
+enforcement for ICB roles is off (the benchmark signs users in by session). Each load client
+sends the cookies a browser has after its first page: the session and the CSRF cookie.
+
+`queries` is the count on a cold cache (session, user and page built from the database);
+`warm q.` in the table, the count once they are cached.
 
 Prints a readable table and machine lines:
     page=<name> p50_ms=… p95_ms=… queries=…
@@ -82,6 +87,7 @@ def configure_environment():
     for key, value in BENCH_ENV.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(40))
+    os.environ.setdefault("STATIC_ROOT", str(BENCH_DIR / "staticfiles"))
     # The cache is Redis, as in production: gunicorn's workers share sessions, signed-in users
     # and pages through it (ADR 0010). Tasks still run in this process (benchmarks/settings.py).
     os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -592,6 +598,9 @@ def main(argv=None):
 
     django.setup()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # as the Docker image does
     steps = load_data(args.practices)
     setup = bench_users()
     timings = time_pages(setup, requests=args.requests)

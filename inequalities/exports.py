@@ -1,31 +1,16 @@
 """CSV downloads: every table a page shows can be downloaded as exactly what it shows.
 
-Text that a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage
-return) is written with a leading apostrophe, so a typed title cannot become a formula in
-Excel; numbers, including negative ones, are written as they are.
+Text that a spreadsheet would run as a formula is written with a leading apostrophe
+(`pcn_portal.spreadsheet.safe_cell`).
 """
 
 import csv
 
 from django.http import HttpResponse
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from pcn_portal.spreadsheet import safe_cell
 
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def safe_cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
-        return "'" + value
-    return value
+__all__ = ["csv_response", "safe_cell"]
 
 
 def csv_response(filename, header, rows):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from pcn_portal.spreadsheet import safe_cell
+
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 # NHS identity colours (https://service-manual.nhs.uk/design-system/styles/colour).
@@ -47,7 +49,11 @@ class Chart:
         return figure_html(self.figure, div_id=div_id)
 
     def csv(self) -> str:
-        return self.table.to_csv(index=False)
+        """The table as CSV, with text a spreadsheet would run as a formula made inert."""
+        table = self.table.copy()
+        for column in table.select_dtypes(include=["object", "string"]).columns:
+            table[column] = table[column].map(safe_cell)
+        return table.to_csv(index=False)
 
 
 def figure_html(fig: go.Figure, *, div_id: str | None = None) -> str:

@@ -163,3 +163,24 @@ def test_decile_bar_with_no_known_deciles():
 def test_decile_bar_rejects_bad_counts(counts):
     with pytest.raises(ValueError):
         decile_bar_figure(counts, title="t", edition="IoD2019")
+
+
+def test_chart_csv_makes_formulas_inert_and_keeps_numbers():
+    import csv
+    import io
+
+    import pandas as pd
+
+    from pcn_portal.charts import Chart
+
+    table = pd.DataFrame(
+        {"Plan": ['=HYPERLINK("http://x")', "Blood pressure", "-1", None], "Value (%)": [1.5, -2.0, 3.0, 4.0]}
+    )
+    rows = list(csv.reader(io.StringIO(Chart(go.Figure(), table, "text").csv())))
+    assert rows == [
+        ["Plan", "Value (%)"],
+        ['\'=HYPERLINK("http://x")', "1.5"],
+        ["Blood pressure", "-2.0"],
+        ["-1", "3.0"],
+        ["", "4.0"],
+    ]
