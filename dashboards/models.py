@@ -24,8 +24,6 @@ class AggregateSet(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     pcn_count = models.PositiveIntegerField(default=0)
     practice_count = models.PositiveIntegerField(default=0)
-    # Which optional inputs were available (plans, measures, HI leads, priority targets).
-    sources = models.JSONField(default=dict, blank=True)
     latest_quarter = models.DateField(null=True, blank=True)  # of the priority-target returns
     method = models.TextField(blank=True, default="")
 

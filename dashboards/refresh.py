@@ -70,7 +70,6 @@ def refresh_aggregates(*, edition=None, snapshot=None, sii_repetitions=aggregate
         "returns": sources.priority_returns(),
         "activities": sources.lead_activities(),
     }
-    available = sources.available()
     written = []
     with transaction.atomic():
         advisory_lock("dashboards")
@@ -93,7 +92,6 @@ def refresh_aggregates(*, edition=None, snapshot=None, sii_repetitions=aggregate
             _write_tables(agg, tables)
             agg.pcn_count = len(tables["pcns"])
             agg.practice_count = len(tables["practices"])
-            agg.sources = available
             agg.latest_quarter = tables["latest_quarter"]
             agg.method = tables["method"]
             agg.computed_at = timezone.now()

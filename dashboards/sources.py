@@ -1,33 +1,28 @@
 """What the aggregates are computed from, read set-based into DataFrames (one query each).
 
-The deprivation inputs (profiles, organisations) always exist. The activity inputs belong to
-other parts of the portal and are read through the app registry, so this module keeps working
-while they arrive and never imports their code:
-
-* HI leads: `inequalities.HILeadNomination` (current nominations) when installed, otherwise the
-  current memberships with the HI lead role; their activity log, `inequalities.LeadActivity`;
+* deprivation: profiles and organisations (`inequalities`);
+* HI leads: current nominations (`inequalities.HILeadNomination`) and their activity log
+  (`inequalities.LeadActivity`);
 * plans and measures: `interventions.InterventionPlan`, `Measure`, `Measurement`;
 * priority targets: `inequalities.PriorityTargetReturn` (one return per practice per quarter).
-
-Each reader returns an empty frame with the documented columns when its model is not installed,
-and `available()` says which were, so the pages can say so instead of showing zeros as facts.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-from django.apps import apps
 from django.db.models import F
 
 from inequalities.models import (
     ICB,
     PCN,
     DeprivationProfile,
-    Membership,
+    HILeadNomination,
+    LeadActivity,
     Practice,
     PracticePCNMembership,
-    Role,
+    PriorityTargetReturn,
 )
+from interventions.models import InterventionPlan, Measurement
 
 PROFILE_COLUMNS = [
     "level",
@@ -64,23 +59,6 @@ RETURN_COLUMNS = [
     "list_size",
     "scd_register",
 ]
-
-
-def _model(app_label, name):
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
-
-
-def available() -> dict:
-    return {
-        "hi_lead_nominations": _model("inequalities", "HILeadNomination") is not None,
-        "lead_activities": _model("inequalities", "LeadActivity") is not None,
-        "plans": _model("interventions", "InterventionPlan") is not None,
-        "measures": _model("interventions", "Measurement") is not None,
-        "priority_targets": _model("inequalities", "PriorityTargetReturn") is not None,
-    }
 
 
 def profiles(edition, snapshot) -> pd.DataFrame:
@@ -122,22 +100,11 @@ def organisations() -> dict:
 
 
 def hi_leads() -> pd.DataFrame:
-    nomination = _model("inequalities", "HILeadNomination")
-    if nomination is not None:
-        rows = (
-            nomination.objects.filter(end_date__isnull=True)
-            .order_by("start_date")
-            .values_list("pcn__code", "user__first_name", "user__last_name", "user__email", "start_date")
-        )
-    else:
-        rows = (
-            Membership.objects.current()
-            .filter(role=Role.HI_LEAD, pcn__isnull=False)
-            .order_by("granted_at")
-            .values_list(
-                "pcn__code", "user__first_name", "user__last_name", "user__email", "granted_at__date"
-            )
-        )
+    rows = (
+        HILeadNomination.objects.filter(end_date__isnull=True)
+        .order_by("start_date")
+        .values_list("pcn__code", "user__first_name", "user__last_name", "user__email", "start_date")
+    )
     records = [(pcn, f"{first} {last}".strip() or email, since) for pcn, first, last, email, since in rows]
     frame = pd.DataFrame.from_records(records, columns=LEAD_COLUMNS)
     return frame.drop_duplicates("pcn_code", keep="last").reset_index(drop=True)
@@ -145,11 +112,8 @@ def hi_leads() -> pd.DataFrame:
 
 def lead_activities() -> pd.DataFrame:
     """HI lead activity log entries, newest first, with the heading as people read it."""
-    activity = _model("inequalities", "LeadActivity")
-    if activity is None:
-        return pd.DataFrame(columns=ACTIVITY_COLUMNS)
-    labels = dict(activity._meta.get_field("heading").choices)
-    rows = activity.objects.order_by("-date", "-recorded_at").values_list(
+    labels = dict(LeadActivity._meta.get_field("heading").choices)
+    rows = LeadActivity.objects.order_by("-date", "-recorded_at").values_list(
         "pcn__code", "date", "heading", "title"
     )
     return pd.DataFrame.from_records(
@@ -159,20 +123,16 @@ def lead_activities() -> pd.DataFrame:
 
 
 def plans() -> pd.DataFrame:
-    plan = _model("interventions", "InterventionPlan")
-    if plan is None:
-        return pd.DataFrame(columns=PLAN_COLUMNS)
-    rows = plan.objects.order_by("pcn__code", "title").values_list("pcn__code", "pk", "title", "status")
+    rows = InterventionPlan.objects.order_by("pcn__code", "title").values_list(
+        "pcn__code", "pk", "title", "status"
+    )
     return pd.DataFrame.from_records(list(rows), columns=PLAN_COLUMNS)
 
 
 def measurements() -> pd.DataFrame:
     """Every recorded value of every measure, in period order (the SPC input)."""
-    measurement = _model("interventions", "Measurement")
-    if measurement is None:
-        return pd.DataFrame(columns=MEASUREMENT_COLUMNS)
     rows = (
-        measurement.objects.order_by("measure_id", "period")
+        Measurement.objects.order_by("measure_id", "period")
         .annotate(
             plan_id=F("measure__plan_id"),
             measure_name=F("measure__name"),
@@ -212,8 +172,5 @@ def measurements() -> pd.DataFrame:
 
 
 def priority_returns() -> pd.DataFrame:
-    returns = _model("inequalities", "PriorityTargetReturn")
-    if returns is None:
-        return pd.DataFrame(columns=RETURN_COLUMNS)
-    rows = returns.objects.values_list("practice__code", "pcn__code", *RETURN_COLUMNS[2:])
+    rows = PriorityTargetReturn.objects.values_list("practice__code", "pcn__code", *RETURN_COLUMNS[2:])
     return pd.DataFrame.from_records(list(rows), columns=RETURN_COLUMNS)

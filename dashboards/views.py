@@ -350,20 +350,19 @@ def _icb(request, agg, icb, crumbs):
             params=params,
         )
     ]
-    if agg.sources.get("plans"):
-        panels.append(
-            panel(
-                agg,
-                "plan-status",
-                "Plans by status",
-                lambda: figures.plan_status_figure(
-                    [names[c] for c in shown_codes],
-                    [p.plans_by_status for p in rows],
-                    title=f"Intervention plans by status and PCN, {icb.display_name}",
-                ),
-                params=params,
-            )
+    panels.append(
+        panel(
+            agg,
+            "plan-status",
+            "Plans by status",
+            lambda: figures.plan_status_figure(
+                [names[c] for c in shown_codes],
+                [p.plans_by_status for p in rows],
+                title=f"Intervention plans by status and PCN, {icb.display_name}",
+            ),
+            params=params,
         )
+    )
     funnel_panels = []
     for key, indicator in INDICATORS.items():
         pcn_values = [t for t in targets if t.indicator == key and t.level == "pcn" and t.code in names]
