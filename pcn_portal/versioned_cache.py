@@ -60,12 +60,6 @@ class Blob:
     def __init__(self, digest):
         self.digest = digest
 
-    def __eq__(self, other):
-        return isinstance(other, Blob) and other.digest == self.digest
-
-    def __hash__(self):
-        return hash(self.digest)
-
     def __getstate__(self):
         return self.digest
 
